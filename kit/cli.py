@@ -1,0 +1,122 @@
+"""``python -m kit COMMAND``: the kit's command line.
+
+Every command is described here (this file is the CLI reference); its work is done by a
+function in the module named in ``_HANDLERS``, imported only when that command runs, so
+that ``python -m kit data`` does not pay for importing Keras.
+Bad input ends with one sentence on stderr and exit status 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from kit.errors import KitError
+
+PRESETS = ("smoke", "quick", "full")
+
+# command -> "module:function"; the function takes the parsed arguments and returns an exit code.
+_HANDLERS = {
+    "data": "kit.data:command",
+    "explore": "kit.explore:command",
+    "train": "kit.train:command_train",
+    "lr-find": "kit.train:command_lr_find",
+    "report": "kit.report:command_report",
+    "compare": "kit.report:command_compare",
+    "homework": "kit.runner:command",
+    "assign": "kit.assign:command_assign",
+    "release": "kit.assign:command_release",
+    "grade": "kit.grade:command",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m kit", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    # --- data (kit.data) and exploration (kit.explore): homework step 1
+    p = commands.add_parser("data", help="find, verify and describe the Fashion-MNIST files")
+    p.add_argument("--data-dir", help="folder with the four .gz files (default: the resolution order in README)")
+    p.add_argument("--check", action="store_true", help="only verify the files; print nothing but errors")
+    p.add_argument("--download", action="store_true", help="download the files into datasets/fashion-mnist/ if not found")
+
+    p = commands.add_parser("explore", help="dataset report: tables and pictures (homework step 1)")
+    p.add_argument("--out", required=True, help="folder for dataset.md, dataset.json and PNGs")
+    p.add_argument("--data-dir")
+
+    # --- training (kit.train)
+    p = commands.add_parser("train", help="train a model and write a run folder")
+    p.add_argument("--model", help="model name from kit.models.available()")
+    p.add_argument("--preset", choices=PRESETS, default="quick")
+    p.add_argument("--config", help="TrainConfig JSON file (command-line options override it)")
+    p.add_argument("--out", help="run folder (default runs/MODEL)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float, help="peak learning rate")
+    p.add_argument("--optimizer")
+    p.add_argument("--schedule")
+    p.add_argument("--augment", help="comma-separated augmentation names, e.g. flip,translate,erasing")
+    p.add_argument("--precision", help="auto, float32, mixed_bfloat16 or mixed_float16")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--devices", type=int, help="train data-parallel on this many devices")
+    p.add_argument("--resume", action="store_true", help="continue a killed run from its last finished epoch")
+    p.add_argument("--tensorboard", action="store_true")
+    p.add_argument("--data-dir")
+
+    p = commands.add_parser("lr-find", help="learning-rate range test (lecture recipe, step 3)")
+    p.add_argument("--model", required=True)
+    p.add_argument("--preset", choices=PRESETS, default="quick")
+    p.add_argument("--optimizer")
+    p.add_argument("--out", help="folder for lr_find.png and lr_find.csv")
+    p.add_argument("--data-dir")
+
+    # --- evaluation and reports (kit.report)
+    p = commands.add_parser("report", help="re-create report.md, metrics.json and plots from a run folder")
+    p.add_argument("run_dir")
+    p.add_argument("--data-dir")
+
+    p = commands.add_parser("compare", help="table of runs side by side, sorted by macro-F1")
+    p.add_argument("run_dirs", nargs="+")
+    p.add_argument("--out", help="write the table to this .csv or .md file too")
+
+    # --- the homework (kit.runner) and the single-source assignments (kit.assign)
+    p = commands.add_parser("homework", help="run the Fashion-MNIST homework end to end")
+    p.add_argument("--impl", help="solutions, assignments, or a folder with homework.py (default: solutions where present)")
+    p.add_argument("--preset", choices=PRESETS, default="quick")
+    p.add_argument("--out", default="runs/homework")
+    p.add_argument("--data-dir")
+
+    p = commands.add_parser("assign", help="write the student version of an assignment from its solution")
+    p.add_argument("source")
+    p.add_argument("destination")
+    p.add_argument("--check", action="store_true", help="exit 1 if destination is out of date instead of writing")
+
+    p = commands.add_parser("release", help="write the student repository (no solutions, no hidden tests)")
+    p.add_argument("out_dir")
+
+    # --- the autograder (kit.grade)
+    p = commands.add_parser("grade", help="grade a submission folder into Gradescope's results.json")
+    p.add_argument("submission", nargs="?")
+    p.add_argument("--out", default="results.json")
+    p.add_argument("--assignment", default="fashion_mnist")
+    p.add_argument("--hidden", action="store_true", help="run the hidden checks too")
+    p.add_argument("--package", metavar="OUT.zip", help="write Gradescope's autograder zip instead of grading")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module_name, function_name = _HANDLERS[args.command].split(":")
+    try:
+        handler = getattr(importlib.import_module(module_name), function_name)
+        return int(handler(args) or 0)
+    except (KitError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
