@@ -34,6 +34,14 @@ def fashion_mnist():
 
 
 @pytest.fixture(scope="session")
+def raw_fashion_mnist():
+    """The files as they are: 60,000 train / 10,000 test uint8 images, no validation split."""
+    from kit.data import load_fashion_mnist
+
+    return load_fashion_mnist(validation_size=0, normalize=False)
+
+
+@pytest.fixture(scope="session")
 def small_fashion_mnist(fashion_mnist):
     """A stratified subset for fast training tests: 2,000 train / 500 validation / 1,000 test."""
     return fashion_mnist.subset(train=2000, val=500, test=1000, seed=0)
