@@ -21,6 +21,7 @@ _HANDLERS = {
     "explore": "kit.explore:command",
     "train": "kit.train:command_train",
     "lr-find": "kit.train:command_lr_find",
+    "tune": "kit.tune:command",
     "report": "kit.report:command_report",
     "compare": "kit.report:command_compare",
     "homework": "kit.runner:command",
@@ -81,6 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start-lr", type=float, help="smallest learning rate (default 1e-7)")
     p.add_argument("--end-lr", type=float, help="largest learning rate (default 10)")
     p.add_argument("--out", help="folder for lr_find.png and lr_find.csv")
+    p.add_argument("--data-dir")
+
+    p = commands.add_parser("tune", help="hyperparameter search with KerasTuner (lecture recipe, steps 4-5)")
+    p.add_argument("--model", help="model name from kit.models.available() (default: the preset's)")
+    p.add_argument("--preset", choices=PRESETS, default="quick")
+    p.add_argument("--space", help="search space JSON: {field: [choices] or [\"log\", low, high]} (default: LR, optimizer, weight decay, dropout)")
+    p.add_argument("--max-trials", type=int, default=10)
+    p.add_argument("--epochs", type=int, help="epochs per trial (default: the preset's; the lecture: 1-5 for a coarse search)")
+    p.add_argument("--objective", default="val_macro_f1", help="val_macro_f1, val_accuracy or val_loss")
+    p.add_argument("--algorithm", default="random", help="random, bayesian or hyperband")
+    p.add_argument("--seed", type=int, default=0, help="seed of the search")
+    p.add_argument("--out", help="folder for trials.csv, best_config.json and the trials (default runs/tune_MODEL)")
     p.add_argument("--data-dir")
 
     # --- evaluation and reports (kit.report)

@@ -1,0 +1,304 @@
+"""Callbacks for the training loop, and the learning-rate range test (lecture "Training networks, part 2").
+
+What Keras already has is configured, not rewritten (``standard_callbacks``: ``EarlyStopping``,
+``ModelCheckpoint``, ``BackupAndRestore``, ``CSVLogger``, ``TensorBoard``). Written here is only
+what Keras lacks:
+
+- ``ValidationMacroF1``: macro-F1 on the validation set each epoch, from scikit-learn with sparse
+  integer labels (Keras' ``F1Score`` needs one-hot labels; a compiled custom metric would also make
+  every saved model.keras unloadable without importing the kit);
+- ``NaNGuard``: Keras' ``TerminateOnNaN``, also for a loss that explodes while still finite, and
+  remembering it fired, so ``kit.train`` can tell the user the lecture's hint (``LOSS_EXPLODED``);
+- ``EpochTimer``: seconds per epoch and training images per second (throughput);
+- ``LearningRateLogger``: the optimizer's current learning rate (schedules included) per epoch;
+- ``lr_find``: the LR range test of the lecture's hyperparameter recipe, step 3 (Smith 2017,
+  "Cyclical learning rates"; fastai's ``lr_find``).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+LOSS_EXPLODED = "loss exploded: learning rate too high or bad initialisation; try LR / 10"
+
+# Metrics where larger is better; anything else (val_loss, ...) is minimised.
+_MAXIMISED = ("accuracy", "macro_f1", "f1", "auc", "precision", "recall")
+
+
+def monitor_mode(monitor: str) -> str:
+    """'max' for accuracy/F1-like metrics, 'min' for losses (Keras' mode='auto' cannot tell for our own metrics)."""
+    return "max" if monitor.endswith(_MAXIMISED) else "min"
+
+
+def _sparse(y: np.ndarray) -> np.ndarray:
+    y = np.asarray(y)
+    return y.argmax(axis=-1) if y.ndim == 2 else y.reshape(-1)
+
+
+class ValidationMacroF1(keras.callbacks.Callback):
+    """Adds ``val_macro_f1`` to the epoch logs: scikit-learn's macro-averaged F1 on the validation set.
+
+    Must come before ``EarlyStopping``/``ModelCheckpoint``/``CSVLogger`` in the callback list so
+    they see it. Labels may be sparse integers or one-hot (MixUp/label smoothing); both become
+    class indices, and predictions become the argmax of the probabilities.
+    """
+
+    def __init__(self, x_val: np.ndarray, y_val: np.ndarray, batch_size: int = 512):
+        super().__init__()
+        self.x_val = x_val
+        self.y_val = _sparse(y_val)
+        self.batch_size = int(batch_size)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        from sklearn.metrics import f1_score
+
+        if logs is None or len(self.y_val) == 0:
+            return
+        probabilities = self.model.predict(self.x_val, batch_size=self.batch_size, verbose=0)
+        y_pred = np.asarray(keras.ops.convert_to_numpy(probabilities)).argmax(axis=-1)
+        logs["val_macro_f1"] = float(f1_score(self.y_val, y_pred, average="macro", zero_division=0))
+
+
+class NaNGuard(keras.callbacks.TerminateOnNaN):
+    """Keras' ``TerminateOnNaN``, extended to losses that explode without becoming NaN, and that remembers it fired.
+
+    Stops training when the loss is NaN/inf or exceeds ``factor`` x the first batch's loss (a
+    cross-entropy starts near ln C and, once training goes wrong at LR=1e3, reaches 1e16 while
+    still finite). ``exploded`` tells the caller to raise ``TrainingError(LOSS_EXPLODED)`` after
+    ``fit`` has returned, i.e. after the other callbacks closed history.csv and the checkpoint.
+    It only reads the loss, so Keras may run it off the training thread (``async_safe``), which
+    keeps JAX's asynchronous dispatch (plain ``fit`` speed).
+    """
+
+    async_safe = True
+
+    def __init__(self, factor: float = 100.0) -> None:
+        super().__init__(raise_error=False)
+        self.factor = float(factor)
+        self.exploded = False
+        self.reference: float | None = None
+        self.message = LOSS_EXPLODED
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.exploded = False
+        self.reference = None
+
+    def _check(self, logs: dict | None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is None:
+            return
+        loss = float(loss)
+        if self.reference is None and math.isfinite(loss):
+            self.reference = max(abs(loss), 1e-3)
+        if not math.isfinite(loss) or (self.reference is not None and loss > self.factor * self.reference):
+            self.exploded = True
+            self.model.stop_training = True
+
+    def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._check(logs)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._check(logs)
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Adds ``epoch_seconds`` (whole epoch, validation included) and ``images_per_second`` (training phase).
+
+    The training phase ends where Keras starts validating (``on_test_begin``), so throughput is
+    comparable with a plain ``model.fit`` whatever the validation set costs.
+    """
+
+    def __init__(self, images_per_epoch: int):
+        super().__init__()
+        self.images_per_epoch = int(images_per_epoch)
+        self._start = self._train_end = None
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start, self._train_end = time.perf_counter(), None
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        if self._start is not None and self._train_end is None:
+            self._train_end = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if logs is None or self._start is None:
+            return
+        now = time.perf_counter()
+        train_seconds = (self._train_end or now) - self._start
+        logs["epoch_seconds"] = now - self._start
+        logs["images_per_second"] = self.images_per_epoch / max(train_seconds, 1e-9)
+
+
+def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
+    """The learning rate the optimizer uses now (a schedule evaluated at its iteration count)."""
+    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+
+
+class LearningRateLogger(keras.callbacks.Callback):
+    """Adds ``learning_rate`` (the value at the end of the epoch) to the logs, for history.csv."""
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if logs is not None and self.model.optimizer is not None:
+            logs["learning_rate"] = current_learning_rate(self.model.optimizer)
+
+
+class EpochCSVLogger(keras.callbacks.CSVLogger):
+    """Keras' ``CSVLogger`` with epochs numbered from 1, as Keras' progress bar shows them."""
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        super().on_epoch_end(epoch + 1, logs)
+
+
+def standard_callbacks(run_dir: str | Path, *, x_val: np.ndarray, y_val: np.ndarray, images_per_epoch: int,
+                       monitor: str = "val_loss", early_stopping: int | None = None,
+                       resume: bool = False, best_so_far: float | None = None, tensorboard: bool = False,
+                       batch_size: int = 512) -> list[keras.callbacks.Callback]:
+    """The kit's callback list for one run folder, in the order that matters.
+
+    Metric-adding callbacks first (they write into the shared epoch logs), then the ones that read
+    them: EarlyStopping (``restore_best_weights``), ModelCheckpoint (best ``model.keras``),
+    CSVLogger (``history.csv``, appended on resume), then BackupAndRestore (``backup/``) last, so
+    that an epoch is backed up only once its history row is on disk. ``best_so_far`` is the best
+    monitored value before a resume, so the checkpoint is not overwritten by a worse epoch.
+    """
+    run_dir = Path(run_dir)
+    mode = monitor_mode(monitor)
+    callbacks: list[keras.callbacks.Callback] = [NaNGuard()]
+    if len(x_val):
+        callbacks.append(ValidationMacroF1(x_val, y_val, batch_size=batch_size))
+    callbacks += [LearningRateLogger(), EpochTimer(images_per_epoch)]
+    if early_stopping is not None:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=int(early_stopping),
+                                                       restore_best_weights=True, verbose=1))
+    callbacks += [
+        keras.callbacks.ModelCheckpoint(run_dir / "model.keras", monitor=monitor, mode=mode, save_best_only=True,
+                                        initial_value_threshold=best_so_far),
+        EpochCSVLogger(run_dir / "history.csv", append=resume),
+        keras.callbacks.BackupAndRestore(run_dir / "backup", double_checkpoint=True),
+    ]
+    if tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
+    return callbacks
+
+
+# --------------------------------------------------------------------------- LR range test
+@dataclass
+class LRFindResult:
+    """The LR range test: learning rates tried, smoothed losses, and the suggested learning rate.
+
+    ``suggestion`` is the learning rate of the steepest descent of the smoothed loss (against
+    log LR) before its minimum, fastai's "steep" rule; ``lr_min_div_10`` is the other usual rule
+    (the LR at the minimum loss / 10), kept for comparison and used when the curve is too short.
+    """
+
+    learning_rates: np.ndarray
+    losses: np.ndarray           # smoothed (bias-corrected exponential moving average)
+    raw_losses: np.ndarray
+    suggestion: float
+    lr_min_div_10: float
+    stopped_early: bool
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame({"learning_rate": self.learning_rates, "loss": self.losses, "raw_loss": self.raw_losses})
+
+
+def _suggest(lrs: np.ndarray, losses: np.ndarray, skip_start: int = 5) -> tuple[float, float]:
+    best = int(np.argmin(losses))
+    lr_min_div_10 = float(lrs[best] / 10.0)
+    if best - skip_start < 2:
+        return max(lr_min_div_10, float(lrs[0])), lr_min_div_10
+    slope = np.gradient(losses[skip_start:best + 1], np.log10(lrs[skip_start:best + 1]))
+    return float(lrs[skip_start + int(np.argmin(slope))]), lr_min_div_10
+
+
+def lr_find(model: keras.Model, x: np.ndarray, y: np.ndarray, *, start_lr: float = 1e-7, end_lr: float = 10.0,
+            steps: int = 200, batch_size: int = 128, optimizer: str = "adam", smoothing: float = 0.98,
+            diverge: float = 4.0, seed: int = 0, **optimizer_options: Any) -> LRFindResult:
+    """LR range test: train a copy of ``model`` for up to ``steps`` batches while the LR grows exponentially.
+
+    The copy (``keras.models.clone_model`` + ``set_weights``) is what trains, so ``model``'s weights
+    are untouched. The LR goes from ``start_lr`` to ``end_lr`` (Keras' ``ExponentialDecay`` with a
+    rate > 1); the loss is smoothed by a bias-corrected moving average (``smoothing``) and the test
+    stops once it is not finite or exceeds ``diverge`` x its best value.
+    """
+    from kit.train import make_optimizer  # lazy: kit.train imports this module
+
+    if not 0 < start_lr < end_lr:
+        raise ValueError(f"need 0 < start_lr < end_lr; got start_lr={start_lr}, end_lr={end_lr}.")
+    if steps < 10:
+        raise ValueError(f"steps must be >= 10 for a usable curve; got {steps}.")
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"x and y must be non-empty and of the same length; got {len(x)} and {len(y)}.")
+
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    schedule = keras.optimizers.schedules.ExponentialDecay(
+        start_lr, decay_steps=steps - 1, decay_rate=end_lr / start_lr)
+    loss = (keras.losses.CategoricalCrossentropy() if y.ndim == 2 else keras.losses.SparseCategoricalCrossentropy())
+    copy.compile(optimizer=make_optimizer(optimizer, schedule, **optimizer_options), loss=loss)
+
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(x))
+    batch_size = min(int(batch_size), len(x))
+    per_epoch = max(len(x) // batch_size, 1)
+    lrs, raw, smooth = [], [], []
+    average, best, stopped = 0.0, math.inf, False
+    for step in range(steps):
+        if step and step % per_epoch == 0:
+            order = rng.permutation(len(x))
+        take = order[(step % per_epoch) * batch_size:(step % per_epoch + 1) * batch_size]
+        value = float(np.asarray(copy.train_on_batch(x[take], y[take])).reshape(-1)[0])
+        if not math.isfinite(value):
+            stopped = True
+            break
+        average = smoothing * average + (1 - smoothing) * value
+        smoothed = average / (1 - smoothing ** (step + 1))
+        lrs.append(start_lr * (end_lr / start_lr) ** (step / (steps - 1)))
+        raw.append(value)
+        smooth.append(smoothed)
+        best = min(best, smoothed)
+        if step > 0 and smoothed > diverge * best:
+            stopped = True
+            break
+    del copy
+    lrs_a, smooth_a = np.asarray(lrs), np.asarray(smooth)
+    if len(lrs_a) < 3:
+        raise ValueError(f"the loss diverged within {len(lrs_a)} steps; lower start_lr (now {start_lr:g}).")
+    suggestion, lr_min_div_10 = _suggest(lrs_a, smooth_a)
+    return LRFindResult(lrs_a, smooth_a, np.asarray(raw), suggestion, lr_min_div_10, stopped)
+
+
+def plot_lr_find(result: LRFindResult, path: str | Path) -> Path:
+    """Smoothed loss against learning rate (log axis), the suggestion marked; saved as PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(result.learning_rates, result.losses, label="smoothed loss")
+    at = int(np.argmin(np.abs(np.log(result.learning_rates) - math.log(result.suggestion))))
+    ax.plot([result.suggestion], [result.losses[at]], "o", color="red",
+            label=f"suggestion {result.suggestion:.2g} (steepest descent)")
+    ax.axvline(result.lr_min_div_10, color="grey", linestyle="--", label=f"min / 10 = {result.lr_min_div_10:.2g}")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("training loss")
+    ax.set_title("LR range test")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
