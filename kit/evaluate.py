@@ -170,8 +170,14 @@ def _is_model(obj) -> bool:
 
 
 def load_model(run_dir_or_file: str | os.PathLike):
-    """A run folder's ``model.keras`` (or a ``.keras`` file), loaded with Keras' safe mode only."""
+    """A run folder's ``model.keras`` (or a ``.keras`` file), loaded with Keras' safe mode only.
+
+    Loaded without its optimizer (``compile=False``): evaluation needs none, and the file
+    may name a kit schedule that only matters for training.
+    """
     import keras
+
+    import kit.models  # noqa: F401  (registers the kit's custom layers for deserialisation)
 
     path = Path(run_dir_or_file)
     if path.is_dir():
@@ -182,7 +188,7 @@ def load_model(run_dir_or_file: str | os.PathLike):
         raise ValueError(f"run folder '{path.parent}' has no {MODEL_FILE}; train it first "
                          f"(`python -m kit train --out {path.parent}`) or pass another run folder.")
     try:
-        return keras.models.load_model(path, safe_mode=True)
+        return keras.models.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # a truncated zip, a Lambda layer refused by safe mode, a missing custom class
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise ValueError(f"could not load '{path}' with Keras safe mode ({first_line}); "
