@@ -49,10 +49,13 @@ grade: data
 	@test -n "$(SUBMISSION)" || { echo "usage: make grade SUBMISSION=path/to/folder [OUT=results.json] [HIDDEN=1]" >&2; exit 2; }
 	$(PY) -m kit grade "$(SUBMISSION)" --out "$(or $(OUT),results.json)" $(if $(HIDDEN),--hidden)
 
+## assign: regenerate assignments/ from solutions/ (never edit assignments/ by hand)
 assign: setup
 	$(PY) -m kit assign solutions/fashion_mnist assignments/fashion_mnist
 
+## release: the student repository in dist/student-release (or OUT=folder; replaced if it exists)
 release: setup
+	rm -rf $(or $(OUT),dist/student-release)
 	$(PY) -m kit release $(or $(OUT),dist/student-release)
 
 benchmark: data

@@ -1,0 +1,4 @@
+# Attack: leave at import time without any cleanup.
+import os
+
+os._exit(0)
