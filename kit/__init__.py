@@ -4,6 +4,7 @@ Data flows one way: ``kit.data`` -> ``kit.models`` -> ``kit.train`` -> ``kit.eva
 -> ``kit.report``; ``kit.grade`` scores student submissions beside them.
 Submodules are imported on demand so that ``python -m kit data`` stays fast.
 """
+
 import os as _os
 
 # Keep TensorFlow's C++ start-up chatter out of students' terminals (set before keras loads).

@@ -1,4 +1,5 @@
 """``python -m kit ...``: see ``kit.cli``."""
+
 from kit.cli import main
 
 raise SystemExit(main())

@@ -13,6 +13,7 @@ Two kinds, routed by ``split_spec``:
 
 Images are float32 in [0, 1], shape (28, 28, 1) (``kit.data.load_fashion_mnist``).
 """
+
 from __future__ import annotations
 
 import inspect
@@ -29,8 +30,16 @@ IN_MODEL: tuple[str, ...] = ("flip", "translate", "rotate", "zoom", "erasing")
 MIXING: tuple[str, ...] = ("mixup", "cutmix")
 AUGMENTATIONS: tuple[str, ...] = IN_MODEL + MIXING
 
-__all__ = ["AUGMENTATIONS", "IN_MODEL", "MIXING", "split_spec", "augmentation_layers", "one_hot", "CutMix",
-           "MixingDataset"]
+__all__ = [
+    "AUGMENTATIONS",
+    "IN_MODEL",
+    "MIXING",
+    "split_spec",
+    "augmentation_layers",
+    "one_hot",
+    "CutMix",
+    "MixingDataset",
+]
 
 Spec = str | Sequence[str] | Mapping[str, Mapping[str, Any] | None] | None
 
@@ -44,8 +53,10 @@ _LAYERS: dict[str, tuple[type, dict[str, Any]]] = {
     # Random Erasing (Zhong et al. 2017) / Cutout (DeVries & Taylor 2017): one rectangle of 2-33 %
     # of each side erased in half of the images; value_range must be (0, 1) for our images, else
     # Keras' noise fill is scaled to 0..255.
-    "erasing": (keras.layers.RandomErasing, {"probability": 0.5, "scale": (0.02, 0.33), "fill_value": None,
-                                             "value_range": (0.0, 1.0)}),
+    "erasing": (
+        keras.layers.RandomErasing,
+        {"probability": 0.5, "scale": (0.02, 0.33), "fill_value": None, "value_range": (0.0, 1.0)},
+    ),
 }
 # Options that are the kit's shorthands, not the Keras layer's own arguments.
 _SHORTHANDS: dict[str, dict[str, str]] = {
@@ -74,8 +85,9 @@ def _normalise(spec: Spec) -> dict[str, dict[str, Any]]:
         if key not in AUGMENTATIONS:
             raise ValueError(f"Unknown augmentation {name!r}; valid names: {', '.join(AUGMENTATIONS)}.")
         if options is not None and not isinstance(options, Mapping):
-            raise ValueError(f"Options of augmentation {key!r} must be a dict (e.g. {{'factor': 0.1}}); "
-                             f"got {options!r}.")
+            raise ValueError(
+                f"Options of augmentation {key!r} must be a dict (e.g. {{'factor': 0.1}}); got {options!r}."
+            )
         out[key] = dict(options or {})
     return out
 
@@ -98,8 +110,10 @@ def _layer_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
     valid |= set(_SHORTHANDS.get(name, {}))
     unknown = sorted(set(options) - valid)
     if unknown:
-        raise ValueError(f"Unknown option(s) {', '.join(unknown)} for augmentation {name!r}; "
-                         f"valid options: {', '.join(sorted(valid))}.")
+        raise ValueError(
+            f"Unknown option(s) {', '.join(unknown)} for augmentation {name!r}; "
+            f"valid options: {', '.join(sorted(valid))}."
+        )
     kwargs = {**defaults, **options}
     if name == "translate":
         factor = kwargs.pop("factor")
@@ -133,15 +147,18 @@ def augmentation_layers(spec: Spec, seed: int | None = None) -> keras.Sequential
     """
     in_model, mixing = split_spec(spec)
     if mixing:
-        raise ValueError(f"{', '.join(mixing)} mix labels and cannot be layers of the model; "
-                         "route them with kit.augment.split_spec to MixingDataset.")
+        raise ValueError(
+            f"{', '.join(mixing)} mix labels and cannot be layers of the model; "
+            "route them with kit.augment.split_spec to MixingDataset."
+        )
     if not in_model:
         return None
     layers = []
     for i, (name, options) in enumerate(in_model.items()):
         layer_cls, _ = _LAYERS[name]
-        layers.append(layer_cls(**_layer_options(name, options), seed=None if seed is None else seed + i,
-                                name=f"augment_{name}"))
+        layers.append(
+            layer_cls(**_layer_options(name, options), seed=None if seed is None else seed + i, name=f"augment_{name}")
+        )
     return keras.Sequential(layers, name="augmentation")
 
 
@@ -200,9 +217,19 @@ class MixingDataset(keras.utils.PyDataset):
     Runs on the CPU in the input pipeline; the mixing is cheap next to the model.
     """
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, num_classes: int, *,
-                 mixup_alpha: float = 0.0, cutmix_alpha: float = 0.0, seed: int = 0, shuffle: bool = True,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        batch_size: int,
+        num_classes: int,
+        *,
+        mixup_alpha: float = 0.0,
+        cutmix_alpha: float = 0.0,
+        seed: int = 0,
+        shuffle: bool = True,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)  # workers / use_multiprocessing / max_queue_size
         x = np.asarray(x)
         if x.dtype == np.uint8:
@@ -214,7 +241,7 @@ class MixingDataset(keras.utils.PyDataset):
         if mixup_alpha < 0 or cutmix_alpha < 0:
             raise ValueError("mixup_alpha and cutmix_alpha must be >= 0 (0 turns that mixing off).")
         y = np.asarray(y)
-        self.labels = (np.asarray(y, dtype="float32") if y.ndim == 2 else one_hot(y, num_classes))
+        self.labels = np.asarray(y, dtype="float32") if y.ndim == 2 else one_hot(y, num_classes)
         if self.labels.shape[1] != num_classes:
             raise ValueError(f"One-hot labels have {self.labels.shape[1]} columns, expected {num_classes}.")
         self.images = x.astype("float32", copy=False)
@@ -229,23 +256,26 @@ class MixingDataset(keras.utils.PyDataset):
         # and Keras' CutMix fails on bfloat16 inputs.
         self._mixers: list[keras.layers.Layer] = []
         if self.mixup_alpha > 0:
-            self._mixers.append(keras.layers.MixUp(alpha=self.mixup_alpha, seed=self.seed, name="mixup",
-                                                   dtype="float32"))
+            self._mixers.append(
+                keras.layers.MixUp(alpha=self.mixup_alpha, seed=self.seed, name="mixup", dtype="float32")
+            )
         if self.cutmix_alpha > 0:
             self._mixers.append(CutMix(alpha=self.cutmix_alpha, seed=self.seed + 1, name="cutmix", dtype="float32"))
         self._order = self._new_order()
 
     @classmethod
-    def from_spec(cls, x: np.ndarray, y: np.ndarray, batch_size: int, num_classes: int,
-                  spec: Spec, **kwargs: Any) -> "MixingDataset":
+    def from_spec(
+        cls, x: np.ndarray, y: np.ndarray, batch_size: int, num_classes: int, spec: Spec, **kwargs: Any
+    ) -> MixingDataset:
         """Build from the mixing part of a spec, e.g. ``{"mixup": {"alpha": 0.2}}`` (defaults: 0.2, cutmix 1.0)."""
         _, mixing = split_spec(spec)
         alphas = {}
         for name, options in mixing.items():
             unknown = sorted(set(options) - {"alpha"})
             if unknown:
-                raise ValueError(f"Unknown option(s) {', '.join(unknown)} for augmentation {name!r}; "
-                                 "valid options: alpha.")
+                raise ValueError(
+                    f"Unknown option(s) {', '.join(unknown)} for augmentation {name!r}; valid options: alpha."
+                )
             alphas[f"{name}_alpha"] = float({**_MIXING_DEFAULTS[name], **options}["alpha"])
         return cls(x, y, batch_size, num_classes, **alphas, **kwargs)
 
@@ -260,7 +290,7 @@ class MixingDataset(keras.utils.PyDataset):
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         if not 0 <= index < len(self):
             raise IndexError(f"Batch {index} out of range for {len(self)} batches.")
-        take = self._order[index * self.batch_size:(index + 1) * self.batch_size]
+        take = self._order[index * self.batch_size : (index + 1) * self.batch_size]
         images, labels = self.images[take], self.labels[take]
         if self._mixers and len(take) > 1:
             pick = np.random.default_rng([self.seed, self.epoch, index]).integers(len(self._mixers))

@@ -9,6 +9,7 @@ The knobs (``activation``, ``normalization``, ``kernel_initializer``) take the n
 :mod:`kit.layers`; ``kernel_regularizer`` is a Keras regularizer (see ``kit.layers.get_regularizer``).
 Feature maps are channels-last.
 """
+
 from __future__ import annotations
 
 from typing import Union
@@ -160,7 +161,12 @@ def dense_block(
 
 
 def softmax_output(
-    x, num_classes: int, *, kernel_initializer: Initializer = "glorot_uniform", kernel_regularizer=None, name: str = "predictions"
+    x,
+    num_classes: int,
+    *,
+    kernel_initializer: Initializer = "glorot_uniform",
+    kernel_regularizer=None,
+    name: str = "predictions",
 ):
     """The classifier: Dense(num_classes, softmax) computed in float32 (also under mixed precision).
 
@@ -297,14 +303,22 @@ def residual_block(
         pre = _norm_act(x, normalization=normalization, activation=activation, name=f"{name}_preact")
         shortcut = x
         if projection:
-            shortcut = _conv(pre, out_channels, 1, stride, True, kernel_initializer, kernel_regularizer, f"{name}_shortcut_conv")
-        plan = [(filters, 1, 1), (filters, 3, stride), (out_channels, 1, 1)] if bottleneck else [(filters, 3, stride), (out_channels, 3, 1)]
+            shortcut = _conv(
+                pre, out_channels, 1, stride, True, kernel_initializer, kernel_regularizer, f"{name}_shortcut_conv"
+            )
+        plan = (
+            [(filters, 1, 1), (filters, 3, stride), (out_channels, 1, 1)]
+            if bottleneck
+            else [(filters, 3, stride), (out_channels, 3, 1)]
+        )
         h = pre
         for i, (width, kernel, step) in enumerate(plan, start=1):
             if i > 1:
                 h = _norm_act(h, normalization=normalization, activation=activation, name=f"{name}_{i}")
             last = i == len(plan)
-            h = _conv(h, width, kernel, step, last or not has_norm, kernel_initializer, kernel_regularizer, f"{name}_{i}_conv")
+            h = _conv(
+                h, width, kernel, step, last or not has_norm, kernel_initializer, kernel_regularizer, f"{name}_{i}_conv"
+            )
         return keras.layers.Add(name=f"{name}_add")([shortcut, h])
 
     shortcut = x
@@ -317,7 +331,9 @@ def residual_block(
     else:
         h = conv_bn_act(x, filters, 3, strides=stride, activation=activation, **knobs, name=f"{name}_1")
         last = 2
-    h = conv_bn_act(h, out_channels, 1 if bottleneck else 3, activation="maxout" if maxout else None, **knobs, name=f"{name}_{last}")
+    h = conv_bn_act(
+        h, out_channels, 1 if bottleneck else 3, activation="maxout" if maxout else None, **knobs, name=f"{name}_{last}"
+    )
     out = keras.layers.Add(name=f"{name}_add")([shortcut, h])
     if not maxout:
         out = activation_layer(activation, rank=4, name=f"{name}_out")(out)

@@ -14,6 +14,7 @@ what Keras lacks:
 - ``lr_find``: the LR range test of the lecture's hyperparameter recipe, step 3 (Smith 2017,
   "Cyclical learning rates"; fastai's ``lr_find``).
 """
+
 from __future__ import annotations
 
 import math
@@ -155,10 +156,19 @@ class EpochCSVLogger(keras.callbacks.CSVLogger):
         super().on_epoch_end(epoch + 1, logs)
 
 
-def standard_callbacks(run_dir: str | Path, *, x_val: np.ndarray, y_val: np.ndarray, images_per_epoch: int,
-                       monitor: str = "val_loss", early_stopping: int | None = None,
-                       resume: bool = False, best_so_far: float | None = None, tensorboard: bool = False,
-                       batch_size: int = 512) -> list[keras.callbacks.Callback]:
+def standard_callbacks(
+    run_dir: str | Path,
+    *,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    images_per_epoch: int,
+    monitor: str = "val_loss",
+    early_stopping: int | None = None,
+    resume: bool = False,
+    best_so_far: float | None = None,
+    tensorboard: bool = False,
+    batch_size: int = 512,
+) -> list[keras.callbacks.Callback]:
     """The kit's callback list for one run folder, in the order that matters.
 
     Metric-adding callbacks first (they write into the shared epoch logs), then the ones that read
@@ -174,11 +184,19 @@ def standard_callbacks(run_dir: str | Path, *, x_val: np.ndarray, y_val: np.ndar
         callbacks.append(ValidationMacroF1(x_val, y_val, batch_size=batch_size))
     callbacks += [LearningRateLogger(), EpochTimer(images_per_epoch)]
     if early_stopping is not None:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=int(early_stopping),
-                                                       restore_best_weights=True, verbose=1))
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=monitor, mode=mode, patience=int(early_stopping), restore_best_weights=True, verbose=1
+            )
+        )
     callbacks += [
-        keras.callbacks.ModelCheckpoint(run_dir / "model.keras", monitor=monitor, mode=mode, save_best_only=True,
-                                        initial_value_threshold=best_so_far),
+        keras.callbacks.ModelCheckpoint(
+            run_dir / "model.keras",
+            monitor=monitor,
+            mode=mode,
+            save_best_only=True,
+            initial_value_threshold=best_so_far,
+        ),
         EpochCSVLogger(run_dir / "history.csv", append=resume),
         keras.callbacks.BackupAndRestore(run_dir / "backup", double_checkpoint=True),
     ]
@@ -198,7 +216,7 @@ class LRFindResult:
     """
 
     learning_rates: np.ndarray
-    losses: np.ndarray           # smoothed (bias-corrected exponential moving average)
+    losses: np.ndarray  # smoothed (bias-corrected exponential moving average)
     raw_losses: np.ndarray
     suggestion: float
     lr_min_div_10: float
@@ -215,13 +233,25 @@ def _suggest(lrs: np.ndarray, losses: np.ndarray, skip_start: int = 5) -> tuple[
     lr_min_div_10 = float(lrs[best] / 10.0)
     if best - skip_start < 2:
         return max(lr_min_div_10, float(lrs[0])), lr_min_div_10
-    slope = np.gradient(losses[skip_start:best + 1], np.log10(lrs[skip_start:best + 1]))
+    slope = np.gradient(losses[skip_start : best + 1], np.log10(lrs[skip_start : best + 1]))
     return float(lrs[skip_start + int(np.argmin(slope))]), lr_min_div_10
 
 
-def lr_find(model: keras.Model, x: np.ndarray, y: np.ndarray, *, start_lr: float = 1e-7, end_lr: float = 10.0,
-            steps: int = 200, batch_size: int = 128, optimizer: str = "adam", smoothing: float = 0.98,
-            diverge: float = 4.0, seed: int = 0, **optimizer_options: Any) -> LRFindResult:
+def lr_find(
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    steps: int = 200,
+    batch_size: int = 128,
+    optimizer: str = "adam",
+    smoothing: float = 0.98,
+    diverge: float = 4.0,
+    seed: int = 0,
+    **optimizer_options: Any,
+) -> LRFindResult:
     """LR range test: train a copy of ``model`` for up to ``steps`` batches while the LR grows exponentially.
 
     The copy (``keras.models.clone_model`` + ``set_weights``) is what trains, so ``model``'s weights
@@ -243,8 +273,9 @@ def lr_find(model: keras.Model, x: np.ndarray, y: np.ndarray, *, start_lr: float
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
     schedule = keras.optimizers.schedules.ExponentialDecay(
-        start_lr, decay_steps=steps - 1, decay_rate=end_lr / start_lr)
-    loss = (keras.losses.CategoricalCrossentropy() if y.ndim == 2 else keras.losses.SparseCategoricalCrossentropy())
+        start_lr, decay_steps=steps - 1, decay_rate=end_lr / start_lr
+    )
+    loss = keras.losses.CategoricalCrossentropy() if y.ndim == 2 else keras.losses.SparseCategoricalCrossentropy()
     copy.compile(optimizer=make_optimizer(optimizer, schedule, **optimizer_options), loss=loss)
 
     rng = np.random.default_rng(seed)
@@ -256,7 +287,7 @@ def lr_find(model: keras.Model, x: np.ndarray, y: np.ndarray, *, start_lr: float
     for step in range(steps):
         if step and step % per_epoch == 0:
             order = rng.permutation(len(x))
-        take = order[(step % per_epoch) * batch_size:(step % per_epoch + 1) * batch_size]
+        take = order[(step % per_epoch) * batch_size : (step % per_epoch + 1) * batch_size]
         value = float(np.asarray(copy.train_on_batch(x[take], y[take])).reshape(-1)[0])
         if not math.isfinite(value):
             stopped = True
@@ -290,8 +321,13 @@ def plot_lr_find(result: LRFindResult, path: str | Path) -> Path:
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(result.learning_rates, result.losses, label="smoothed loss")
     at = int(np.argmin(np.abs(np.log(result.learning_rates) - math.log(result.suggestion))))
-    ax.plot([result.suggestion], [result.losses[at]], "o", color="red",
-            label=f"suggestion {result.suggestion:.2g} (steepest descent)")
+    ax.plot(
+        [result.suggestion],
+        [result.losses[at]],
+        "o",
+        color="red",
+        label=f"suggestion {result.suggestion:.2g} (steepest descent)",
+    )
     ax.axvline(result.lr_min_div_10, color="grey", linestyle="--", label=f"min / 10 = {result.lr_min_div_10:.2g}")
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")

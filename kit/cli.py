@@ -5,6 +5,7 @@ function in the module named in ``_HANDLERS``, imported only when that command r
 that ``python -m kit data`` does not pay for importing Keras.
 Bad input ends with one sentence on stderr and exit status 2, never a traceback.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,15 +40,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("data", help="find, verify and describe the Fashion-MNIST files")
     p.add_argument("--data-dir", help="folder with the four .gz files (default: the resolution order in README)")
     p.add_argument("--check", action="store_true", help="only verify the files; print nothing but errors")
-    p.add_argument("--download", action="store_true",
-                   help="download the files (into --data-dir, else datasets/fashion-mnist/) if not found or not valid; $KIT_DATA_URL overrides the URL")
-    p.add_argument("--validation-size", type=int, default=5000, help="training images held out for validation (0: none)")
+    p.add_argument(
+        "--download",
+        action="store_true",
+        help="download the files (into --data-dir, else datasets/fashion-mnist/) if not found or not valid; $KIT_DATA_URL overrides the URL",
+    )
+    p.add_argument(
+        "--validation-size", type=int, default=5000, help="training images held out for validation (0: none)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the stratified validation split")
 
     p = commands.add_parser("explore", help="dataset report: tables and pictures (homework step 1)")
     p.add_argument("--out", required=True, help="folder for dataset.md, dataset.json and PNGs")
     p.add_argument("--data-dir", help="folder with the four .gz files (default: the resolution order in README)")
-    p.add_argument("--validation-size", type=int, default=5000, help="training images held out for validation (0: none)")
+    p.add_argument(
+        "--validation-size", type=int, default=5000, help="training images held out for validation (0: none)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the validation split and of the sample grid")
 
     # --- training (kit.train)
@@ -87,9 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("tune", help="hyperparameter search with KerasTuner (lecture recipe, steps 4-5)")
     p.add_argument("--model", help="model name from kit.models.available() (default: the preset's)")
     p.add_argument("--preset", choices=PRESETS, default="quick")
-    p.add_argument("--space", help="search space JSON: {field: [choices] or [\"log\", low, high]} (default: LR, optimizer, weight decay, dropout)")
+    p.add_argument(
+        "--space",
+        help='search space JSON: {field: [choices] or ["log", low, high]} (default: LR, optimizer, weight decay, dropout)',
+    )
     p.add_argument("--max-trials", type=int, default=10)
-    p.add_argument("--epochs", type=int, help="epochs per trial (default: the preset's; the lecture: 1-5 for a coarse search)")
+    p.add_argument(
+        "--epochs", type=int, help="epochs per trial (default: the preset's; the lecture: 1-5 for a coarse search)"
+    )
     p.add_argument("--objective", default="val_macro_f1", help="val_macro_f1, val_accuracy or val_loss")
     p.add_argument("--algorithm", default="random", help="random, bayesian or hyperband")
     p.add_argument("--seed", type=int, default=0, help="seed of the search")
@@ -107,7 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     # --- the homework (kit.runner) and the single-source assignments (kit.assign)
     p = commands.add_parser("homework", help="run the Fashion-MNIST homework end to end")
-    p.add_argument("--impl", help="solutions, assignments, or a folder with homework.py (default: solutions where present)")
+    p.add_argument(
+        "--impl", help="solutions, assignments, or a folder with homework.py (default: solutions where present)"
+    )
     p.add_argument("--preset", choices=PRESETS, default="quick")
     p.add_argument("--out", default="runs/homework")
     p.add_argument("--data-dir")

@@ -10,6 +10,7 @@ Loaded arrays are kept per process, and for the standard locations also in an ``
 ``datasets/fashion-mnist/`` (git-ignored), so that repeated loads are instant. Every problem
 with the files is one ``DatasetError`` sentence naming the file and the fix.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -30,8 +31,16 @@ if TYPE_CHECKING:
     import pandas as pd
 
 CLASS_NAMES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
@@ -80,10 +89,12 @@ class FashionMNIST:
         return tuple(self.x_train.shape[1:])
 
     def __repr__(self) -> str:
-        return (f"FashionMNIST(train={len(self.y_train)}, val={len(self.y_val)}, test={len(self.y_test)}, "
-                f"dtype={self.x_train.dtype}, source={self.source!r})")
+        return (
+            f"FashionMNIST(train={len(self.y_train)}, val={len(self.y_val)}, test={len(self.y_test)}, "
+            f"dtype={self.x_train.dtype}, source={self.source!r})"
+        )
 
-    def subset(self, train: int, val: int | None = None, test: int | None = None, seed: int = 0) -> "FashionMNIST":
+    def subset(self, train: int, val: int | None = None, test: int | None = None, seed: int = 0) -> FashionMNIST:
         """A smaller, stratified copy (for tests and the smoke preset); ``None`` keeps a split whole."""
         x_train, y_train = _stratified_pick(self.x_train, self.y_train, train, seed)
         x_val, y_val = _stratified_pick(self.x_val, self.y_val, val, seed)
@@ -109,6 +120,7 @@ def _stratified_pick(x: np.ndarray, y: np.ndarray, n: int | None, seed: int) -> 
 
 
 # --------------------------------------------------------------------------- where the files are
+
 
 def candidate_dirs(data_dir: str | os.PathLike | None = None) -> list[tuple[str, Path]]:
     """Where the files are looked for, in order, as (source name, folder)."""
@@ -156,11 +168,15 @@ def find_data_dir(data_dir: str | os.PathLike | None = None) -> tuple[str, Path]
         source, folder = explicit[0]
         given = "set in $KIT_DATA_DIR" if source == "$KIT_DATA_DIR" else "given as data_dir / --data-dir"
         if not folder.exists():
-            raise DatasetError(f"Fashion-MNIST folder {folder} ({given}) does not exist; point it at the folder "
-                               f"holding the four .gz files or {_download_hint(folder)}.")
+            raise DatasetError(
+                f"Fashion-MNIST folder {folder} ({given}) does not exist; point it at the folder "
+                f"holding the four .gz files or {_download_hint(folder)}."
+            )
         if not folder.is_dir():
-            raise DatasetError(f"Fashion-MNIST folder {folder} ({given}) is not a folder; point it at the folder "
-                               f"holding the four .gz files or {_download_hint(folder)}.")
+            raise DatasetError(
+                f"Fashion-MNIST folder {folder} ({given}) is not a folder; point it at the folder "
+                f"holding the four .gz files or {_download_hint(folder)}."
+            )
         _check_all_present(folder)
         return source, folder
     partial = []
@@ -173,8 +189,9 @@ def find_data_dir(data_dir: str | os.PathLike | None = None) -> tuple[str, Path]
     if partial:  # e.g. an interrupted download: name the file that is missing there
         _check_all_present(partial[0])
     searched = ", ".join(str(folder) for _, folder in candidates)
-    raise DatasetError(f"Fashion-MNIST files not found in {searched}; {_download_hint()}, "
-                       f"or `apt-get install {DEBIAN_PACKAGE}`.")
+    raise DatasetError(
+        f"Fashion-MNIST files not found in {searched}; {_download_hint()}, or `apt-get install {DEBIAN_PACKAGE}`."
+    )
 
 
 def _check_all_present(folder: Path) -> None:
@@ -185,14 +202,17 @@ def _check_all_present(folder: Path) -> None:
 
 # --------------------------------------------------------------------------- reading and verifying
 
+
 def read_manifest(path: str | os.PathLike = MANIFEST) -> dict[str, str]:
     """``{file name: SHA-256 of its decompressed payload}`` from a ``sha256sum``-style file."""
     path = Path(path)
     try:
         lines = path.read_text().splitlines()
     except OSError as error:
-        raise DatasetError(f"checksum manifest {path} cannot be read ({error.strerror or error}); restore it "
-                           f"from the repository (`git checkout -- datasets/fashion-mnist/SHA256SUMS`).") from None
+        raise DatasetError(
+            f"checksum manifest {path} cannot be read ({error.strerror or error}); restore it "
+            f"from the repository (`git checkout -- datasets/fashion-mnist/SHA256SUMS`)."
+        ) from None
     sums = {}
     for number, line in enumerate(lines, start=1):
         line = line.strip()
@@ -200,13 +220,17 @@ def read_manifest(path: str | os.PathLike = MANIFEST) -> dict[str, str]:
             continue
         parts = line.split()
         if len(parts) != 2 or len(parts[0]) != 64:
-            raise DatasetError(f"checksum manifest {path} line {number} is not 'SHA256  FILE'; restore it from the "
-                               f"repository (`git checkout -- datasets/fashion-mnist/SHA256SUMS`).")
+            raise DatasetError(
+                f"checksum manifest {path} line {number} is not 'SHA256  FILE'; restore it from the "
+                f"repository (`git checkout -- datasets/fashion-mnist/SHA256SUMS`)."
+            )
         sums[parts[1].lstrip("*")] = parts[0].lower()
     missing = [name for name in FILES.values() if name not in sums]
     if missing:
-        raise DatasetError(f"checksum manifest {path} has no entry for {', '.join(missing)}; restore it from the "
-                           f"repository (`git checkout -- datasets/fashion-mnist/SHA256SUMS`).")
+        raise DatasetError(
+            f"checksum manifest {path} has no entry for {', '.join(missing)}; restore it from the "
+            f"repository (`git checkout -- datasets/fashion-mnist/SHA256SUMS`)."
+        )
     return sums
 
 
@@ -216,21 +240,25 @@ def _decompress(path: Path) -> bytes:
     try:
         raw = path.read_bytes()
     except IsADirectoryError:
-        raise DatasetError(f"{path} is a folder, not a file; remove it and put the .gz file there "
-                           f"({_download_hint(path.parent)}).") from None
+        raise DatasetError(
+            f"{path} is a folder, not a file; remove it and put the .gz file there ({_download_hint(path.parent)})."
+        ) from None
     except OSError as error:
-        raise DatasetError(f"cannot read {path} ({error.strerror or error}); make it readable "
-                           f"(`chmod a+r {path}`) or {fix}.") from None
+        raise DatasetError(
+            f"cannot read {path} ({error.strerror or error}); make it readable (`chmod a+r {path}`) or {fix}."
+        ) from None
     if not raw:
         raise DatasetError(f"{path} is empty (0 bytes), probably an interrupted copy or download; {fix}.")
     if raw[:2] != b"\x1f\x8b":
-        raise DatasetError(f"{path} is not a gzip file (it starts with {raw[:4]!r}, gzip starts with "
-                           f"b'\\x1f\\x8b'); {fix}.")
+        raise DatasetError(
+            f"{path} is not a gzip file (it starts with {raw[:4]!r}, gzip starts with b'\\x1f\\x8b'); {fix}."
+        )
     try:
         return gzip.decompress(raw)
     except EOFError:
-        raise DatasetError(f"{path} is a truncated gzip file (its compressed stream ends early after "
-                           f"{len(raw)} bytes); {fix}.") from None
+        raise DatasetError(
+            f"{path} is a truncated gzip file (its compressed stream ends early after {len(raw)} bytes); {fix}."
+        ) from None
     except (gzip.BadGzipFile, zlib.error) as error:
         raise DatasetError(f"{path} is a corrupt gzip file ({error}); {fix}.") from None
 
@@ -244,20 +272,23 @@ def _parse_idx(payload: bytes, path: Path, kind: str) -> np.ndarray:
     if magic != IDX_MAGIC[kind]:
         other = {v: k for k, v in IDX_MAGIC.items()}.get(magic)
         looks = f" (that of an IDX {other} file)" if other else ""
-        raise DatasetError(f"{path} has IDX magic number {magic}{looks}, expected {IDX_MAGIC[kind]} for "
-                           f"Fashion-MNIST {kind}; {fix}.")
+        raise DatasetError(
+            f"{path} has IDX magic number {magic}{looks}, expected {IDX_MAGIC[kind]} for Fashion-MNIST {kind}; {fix}."
+        )
     ndim = payload[3]
     header = 4 + 4 * ndim
     if len(payload) < header:
         raise DatasetError(f"{path} ends inside its IDX header ({len(payload)} bytes); {fix}.")
-    dims = tuple(int.from_bytes(payload[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    dims = tuple(int.from_bytes(payload[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     if kind == "images" and dims[1:] != IMAGE_SIZE:
         size = "x".join(map(str, dims[1:])) or "no"
         raise DatasetError(f"{path} holds images of {size} pixels, expected 28x28 for Fashion-MNIST; {fix}.")
     expected_bytes = header + int(np.prod(dims, dtype=np.int64))
     if len(payload) != expected_bytes:
-        raise DatasetError(f"{path} holds {len(payload) - header} bytes of data but its IDX header "
-                           f"{'x'.join(map(str, dims))} promises {expected_bytes - header}; {fix}.")
+        raise DatasetError(
+            f"{path} holds {len(payload) - header} bytes of data but its IDX header "
+            f"{'x'.join(map(str, dims))} promises {expected_bytes - header}; {fix}."
+        )
     array = np.frombuffer(payload, dtype=np.uint8, offset=header).reshape(dims)
     if kind == "labels" and array.size and array.max() >= len(CLASS_NAMES):
         raise DatasetError(f"{path} holds label {int(array.max())}, expected labels 0-{len(CLASS_NAMES) - 1}; {fix}.")
@@ -289,19 +320,25 @@ def _read_folder(folder: Path) -> dict[str, np.ndarray]:
         images_path, labels_path = folder / FILES[f"{split}_images"], folder / FILES[f"{split}_labels"]
         n_images, n_labels = len(arrays[f"{split}_images"]), len(arrays[f"{split}_labels"])
         if n_images != n_labels:
-            raise DatasetError(f"{images_path} holds {n_images} images but {labels_path} holds {n_labels} "
-                               f"labels, so they cannot belong together; {_replace_hint(folder)}.")
+            raise DatasetError(
+                f"{images_path} holds {n_images} images but {labels_path} holds {n_labels} "
+                f"labels, so they cannot belong together; {_replace_hint(folder)}."
+            )
     for split in ("train", "test"):
         images_path, count = folder / FILES[f"{split}_images"], len(arrays[f"{split}_images"])
         if count != EXPECTED_COUNTS[split]:
-            raise DatasetError(f"{images_path} holds {count} images, expected {EXPECTED_COUNTS[split]} for "
-                               f"the Fashion-MNIST {_SPLIT_NAMES[split]} set; {_replace_hint(folder)}.")
+            raise DatasetError(
+                f"{images_path} holds {count} images, expected {EXPECTED_COUNTS[split]} for "
+                f"the Fashion-MNIST {_SPLIT_NAMES[split]} set; {_replace_hint(folder)}."
+            )
     for key, name in FILES.items():
         digest = hashlib.sha256(payloads[key]).hexdigest()
         if digest != sums[name]:
-            raise DatasetError(f"{folder / name} does not match its checksum (SHA-256 of the decompressed data is "
-                               f"{digest[:12]}..., {MANIFEST.relative_to(REPO_ROOT)} says {sums[name][:12]}...), "
-                               f"so it is corrupt or not Fashion-MNIST; {_replace_hint(folder)}.")
+            raise DatasetError(
+                f"{folder / name} does not match its checksum (SHA-256 of the decompressed data is "
+                f"{digest[:12]}..., {MANIFEST.relative_to(REPO_ROOT)} says {sums[name][:12]}...), "
+                f"so it is corrupt or not Fashion-MNIST; {_replace_hint(folder)}."
+            )
     return arrays
 
 
@@ -402,8 +439,10 @@ def _load_raw(folder: Path, *, standard_location: bool) -> dict[str, np.ndarray]
 
 # --------------------------------------------------------------------------- download
 
-def download_fashion_mnist(target_dir: str | os.PathLike | None = None, *, base_url: str | None = None,
-                           timeout: float = 60.0) -> Path:
+
+def download_fashion_mnist(
+    target_dir: str | os.PathLike | None = None, *, base_url: str | None = None, timeout: float = 60.0
+) -> Path:
     """Fetch the files missing (or failing their checksum) in ``target_dir`` and verify them.
 
     ``target_dir`` defaults to ``datasets/fashion-mnist/``; the base URL to ``$KIT_DATA_URL``, else
@@ -417,8 +456,10 @@ def download_fashion_mnist(target_dir: str | os.PathLike | None = None, *, base_
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise DatasetError(f"cannot create the dataset folder {target} ({error.strerror or error}); choose a "
-                           f"writable folder with --data-dir.") from None
+        raise DatasetError(
+            f"cannot create the dataset folder {target} ({error.strerror or error}); choose a "
+            f"writable folder with --data-dir."
+        ) from None
     for name in FILES.values():
         path = target / name
         if path.is_file() and _payload_matches(path, sums[name]):
@@ -468,14 +509,23 @@ def _download_one(name: str, target: Path, bases: list[str], digest: str, timeou
             return
         part.unlink(missing_ok=True)
         failures.append(f"{url}: its decompressed SHA-256 does not match {MANIFEST.name}")
-    raise DatasetError(f"could not download {name} ({'; '.join(failures)}); check the internet connection, "
-                       f"or `apt-get install {DEBIAN_PACKAGE}`, or copy the four files into {target}.")
+    raise DatasetError(
+        f"could not download {name} ({'; '.join(failures)}); check the internet connection, "
+        f"or `apt-get install {DEBIAN_PACKAGE}`, or copy the four files into {target}."
+    )
 
 
 # --------------------------------------------------------------------------- loading
 
-def load_fashion_mnist(data_dir: str | os.PathLike | None = None, *, validation_size: int | float = 5000,
-                       seed: int = 0, normalize: bool = True, download: bool = False) -> FashionMNIST:
+
+def load_fashion_mnist(
+    data_dir: str | os.PathLike | None = None,
+    *,
+    validation_size: int | float = 5000,
+    seed: int = 0,
+    normalize: bool = True,
+    download: bool = False,
+) -> FashionMNIST:
     """Load the verified dataset with a stratified validation split carved from the training set.
 
     ``validation_size``: number of training images held out (or a fraction in (0, 1)); 0 gives
@@ -499,8 +549,9 @@ def load_fashion_mnist(data_dir: str | os.PathLike | None = None, *, validation_
     if validation_size:
         from sklearn.model_selection import train_test_split
 
-        idx_train, idx_val = train_test_split(np.arange(len(y_train)), test_size=validation_size,
-                                              stratify=y_train, random_state=seed)
+        idx_train, idx_val = train_test_split(
+            np.arange(len(y_train)), test_size=validation_size, stratify=y_train, random_state=seed
+        )
         idx_train, idx_val = np.sort(idx_train), np.sort(idx_val)  # keep the files' order
         x_train, x_val, y_train, y_val = x_train[idx_train], x_train[idx_val], y_train[idx_train], y_train[idx_val]
     else:
@@ -520,26 +571,33 @@ def _as_model_input(images: np.ndarray, normalize: bool) -> np.ndarray:
 def _check_validation_size(validation_size) -> None:
     total = EXPECTED_COUNTS["train"]
     if isinstance(validation_size, bool) or not isinstance(validation_size, (int, np.integer, float)):
-        raise ValueError(f"validation_size must be a number of images (0 to {total - len(CLASS_NAMES)}) or a "
-                         f"fraction in (0, 1); got {validation_size!r}")
+        raise ValueError(
+            f"validation_size must be a number of images (0 to {total - len(CLASS_NAMES)}) or a "
+            f"fraction in (0, 1); got {validation_size!r}"
+        )
     if isinstance(validation_size, float) and not validation_size.is_integer():
         if not 0 < validation_size < 1:
             raise ValueError(f"validation_size as a fraction must lie in (0, 1); got {validation_size}")
         return
     if validation_size != 0 and not len(CLASS_NAMES) <= validation_size <= total - len(CLASS_NAMES):
-        raise ValueError(f"validation_size must be 0 (no validation split) or between {len(CLASS_NAMES)} and "
-                         f"{total - len(CLASS_NAMES)} images so that every class is on both sides; "
-                         f"got {validation_size}")
+        raise ValueError(
+            f"validation_size must be 0 (no validation split) or between {len(CLASS_NAMES)} and "
+            f"{total - len(CLASS_NAMES)} images so that every class is on both sides; "
+            f"got {validation_size}"
+        )
 
 
 # --------------------------------------------------------------------------- command line
 
-def class_counts(data: FashionMNIST) -> "pd.DataFrame":
+
+def class_counts(data: FashionMNIST) -> pd.DataFrame:
     """Images per class and split (index: class names; columns: train, validation, test)."""
     import pandas as pd
 
-    counts = {name: np.bincount(y, minlength=data.num_classes)
-              for name, y in (("train", data.y_train), ("validation", data.y_val), ("test", data.y_test))}
+    counts = {
+        name: np.bincount(y, minlength=data.num_classes)
+        for name, y in (("train", data.y_train), ("validation", data.y_val), ("test", data.y_test))
+    }
     return pd.DataFrame(counts, index=pd.Index(data.class_names, name="class"))
 
 
@@ -551,8 +609,11 @@ def command(args) -> int:
             verify(data_dir)
         except DatasetError as problem:
             target = _download_target(data_dir)
-            found = "not found" if any(words in str(problem) for words in ("not found", "is missing",
-                                                                             "does not exist")) else "not valid"
+            found = (
+                "not found"
+                if any(words in str(problem) for words in ("not found", "is missing", "does not exist"))
+                else "not valid"
+            )
             print(f"Fashion-MNIST {found}; downloading it into {target}", flush=True)
             download_fashion_mnist(target)
         if args.check:
@@ -560,11 +621,14 @@ def command(args) -> int:
     if args.check:
         verify(data_dir)
         return 0
-    data = load_fashion_mnist(data_dir, validation_size=getattr(args, "validation_size", 5000),
-                              seed=getattr(args, "seed", 0))
+    data = load_fashion_mnist(
+        data_dir, validation_size=getattr(args, "validation_size", 5000), seed=getattr(args, "seed", 0)
+    )
     print(f"Fashion-MNIST from {data.source}")
-    print(f"verified: {len(FILES)} files (gzip, IDX header, 28x28, counts, SHA-256 of the decompressed data "
-          f"against {MANIFEST.relative_to(REPO_ROOT)})")
+    print(
+        f"verified: {len(FILES)} files (gzip, IDX header, 28x28, counts, SHA-256 of the decompressed data "
+        f"against {MANIFEST.relative_to(REPO_ROOT)})"
+    )
     for split in ("train", "val", "test"):
         x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
         print(f"x_{split:<5} {str(x.shape):<20} {x.dtype}   y_{split:<5} {str(y.shape):<10} {y.dtype}")

@@ -9,6 +9,7 @@ On a machine without enough accelerators, ``use_logical_cpus(n)`` splits the CPU
 logical devices (how CI exercises the multi-device path); it must run before the backend
 initialises its devices.
 """
+
 from __future__ import annotations
 
 import os
@@ -82,9 +83,11 @@ def strategy_scope(devices: int | None = None) -> Iterator[Any]:
     name = _backend()
     pool = available_devices()
     if len(pool) < devices:
-        raise ValueError(f"--devices {devices} asked but the {name} backend sees {len(pool)} device(s); "
-                         f"use --devices {len(pool) or 1}, or call kit.distribute.use_logical_cpus({devices}) "
-                         "before Keras starts to split the CPU.")
+        raise ValueError(
+            f"--devices {devices} asked but the {name} backend sees {len(pool)} device(s); "
+            f"use --devices {len(pool) or 1}, or call kit.distribute.use_logical_cpus({devices}) "
+            "before Keras starts to split the CPU."
+        )
     if name == "tensorflow":
         import tensorflow as tf
 

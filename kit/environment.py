@@ -2,6 +2,7 @@
 
 Every run folder and report records these (DESIGN.md: "Reproducible").
 """
+
 from __future__ import annotations
 
 import os

@@ -7,12 +7,14 @@ Ensembles average the members' probability distributions and then take the argma
 "Training networks, part 2": model ensembles, about +2%); test-time augmentation does the same
 over augmented views of each test image (flips, small shifts: "test-time crops").
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -30,21 +32,21 @@ class Evaluation:
     (fastai's ``ClassificationInterpretation.top_losses``).
     """
 
-    y_true: np.ndarray              # (N,) int64
-    y_pred: np.ndarray              # (N,) int64, argmax of probabilities
-    probabilities: np.ndarray       # (N, C) float64, rows sum to 1
+    y_true: np.ndarray  # (N,) int64
+    y_pred: np.ndarray  # (N,) int64, argmax of probabilities
+    probabilities: np.ndarray  # (N, C) float64, rows sum to 1
     class_names: tuple[str, ...]
     accuracy: float
     top2_accuracy: float
-    loss: float                     # mean cross-entropy
-    losses: np.ndarray              # (N,) per-image cross-entropy
-    top_losses: np.ndarray          # (N,) indices, highest loss first
-    confusion: np.ndarray           # (C, C) int64 counts
+    loss: float  # mean cross-entropy
+    losses: np.ndarray  # (N,) per-image cross-entropy
+    top_losses: np.ndarray  # (N,) indices, highest loss first
+    confusion: np.ndarray  # (C, C) int64 counts
     confusion_normalized: np.ndarray  # (C, C) float64, each row sums to 1 (0 for absent classes)
-    precision: np.ndarray           # (C,)
+    precision: np.ndarray  # (C,)
     recall: np.ndarray
     f1: np.ndarray
-    support: np.ndarray             # (C,) int64, true images per class
+    support: np.ndarray  # (C,) int64, true images per class
     macro_precision: float
     macro_recall: float
     macro_f1: float
@@ -52,7 +54,7 @@ class Evaluation:
     weighted_recall: float
     weighted_f1: float
     most_confused: list[tuple[int, int, int]]  # (true, predicted, count), count > 0, largest first
-    report_text: str                # scikit-learn's classification_report
+    report_text: str  # scikit-learn's classification_report
     params: int | None = None
     flops: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. {"ensemble_size": 3}
@@ -73,13 +75,19 @@ class Evaluation:
             "macro_f1": float(self.macro_f1),
             "weighted_f1": float(self.weighted_f1),
             "per_class": [
-                {"class": names[c], "precision": float(self.precision[c]), "recall": float(self.recall[c]),
-                 "f1": float(self.f1[c]), "support": int(self.support[c])}
+                {
+                    "class": names[c],
+                    "precision": float(self.precision[c]),
+                    "recall": float(self.recall[c]),
+                    "f1": float(self.f1[c]),
+                    "support": int(self.support[c]),
+                }
                 for c in range(self.num_classes)
             ],
             "confusion_matrix": [[int(v) for v in row] for row in self.confusion],
-            "most_confused": [{"true": names[t], "predicted": names[p], "count": int(n)}
-                              for t, p, n in self.most_confused],
+            "most_confused": [
+                {"true": names[t], "predicted": names[p], "count": int(n)} for t, p, n in self.most_confused
+            ],
             "n_test": self.n_test,
         }
         if self.params is not None:
@@ -92,14 +100,16 @@ class Evaluation:
         import pandas as pd
 
         idx = self.top_losses[:n]
-        return pd.DataFrame({
-            "index": idx,
-            "true": [self.class_names[c] for c in self.y_true[idx]],
-            "predicted": [self.class_names[c] for c in self.y_pred[idx]],
-            "p(predicted)": self.probabilities[idx, self.y_pred[idx]],
-            "p(true)": self.probabilities[idx, self.y_true[idx]],
-            "loss": self.losses[idx],
-        })
+        return pd.DataFrame(
+            {
+                "index": idx,
+                "true": [self.class_names[c] for c in self.y_true[idx]],
+                "predicted": [self.class_names[c] for c in self.y_pred[idx]],
+                "p(predicted)": self.probabilities[idx, self.y_pred[idx]],
+                "p(true)": self.probabilities[idx, self.y_true[idx]],
+                "loss": self.losses[idx],
+            }
+        )
 
 
 # --------------------------------------------------------------------------- input checks
@@ -121,8 +131,9 @@ def _check_labels(y, n_classes: int | None = None) -> np.ndarray:
     if n_classes is not None:
         bad = (y < 0) | (y >= n_classes)
         if bad.any():
-            raise ValueError(f"labels must lie in [0, {n_classes}); found {int(y[bad][0])} "
-                             f"({int(bad.sum())} label(s) out of range).")
+            raise ValueError(
+                f"labels must lie in [0, {n_classes}); found {int(y[bad][0])} ({int(bad.sum())} label(s) out of range)."
+            )
     return y
 
 
@@ -137,8 +148,10 @@ def _check_probabilities(probabilities, n: int | None = None) -> np.ndarray:
     if not np.all(np.isfinite(p)):
         raise ValueError("probabilities contain NaN or infinity; the model diverged (lower the learning rate).")
     if np.any(p < 0) or np.any(np.abs(p.sum(axis=1) - 1.0) > 1e-2):
-        raise ValueError("probabilities must be non-negative and each row must sum to 1; "
-                         "does the model end in a softmax (not logits)?")
+        raise ValueError(
+            "probabilities must be non-negative and each row must sum to 1; "
+            "does the model end in a softmax (not logits)?"
+        )
     return p
 
 
@@ -183,16 +196,22 @@ def load_model(run_dir_or_file: str | os.PathLike):
     if path.is_dir():
         path = path / MODEL_FILE
     elif not path.exists() and path.suffix != ".keras":
-        raise ValueError(f"run folder '{run_dir_or_file}' does not exist; pass a folder written by `python -m kit train`.")
+        raise ValueError(
+            f"run folder '{run_dir_or_file}' does not exist; pass a folder written by `python -m kit train`."
+        )
     if not path.is_file():
-        raise ValueError(f"run folder '{path.parent}' has no {MODEL_FILE}; train it first "
-                         f"(`python -m kit train --out {path.parent}`) or pass another run folder.")
+        raise ValueError(
+            f"run folder '{path.parent}' has no {MODEL_FILE}; train it first "
+            f"(`python -m kit train --out {path.parent}`) or pass another run folder."
+        )
     try:
         return keras.models.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # a truncated zip, a Lambda layer refused by safe mode, a missing custom class
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise ValueError(f"could not load '{path}' with Keras safe mode ({first_line}); "
-                         "re-train the run or check that the file is a complete .keras model.") from None
+        raise ValueError(
+            f"could not load '{path}' with Keras safe mode ({first_line}); "
+            "re-train the run or check that the file is a complete .keras model."
+        ) from None
 
 
 def predict_probabilities(model, x, *, batch_size: int = 512) -> np.ndarray:
@@ -226,12 +245,22 @@ def _params_and_flops(model) -> tuple[int | None, int | None]:
 
 
 # --------------------------------------------------------------------------- evaluation
-def from_probabilities(probabilities, y, class_names: Sequence[str] | None = None, *,
-                       params: int | None = None, flops: int | None = None,
-                       extra: dict[str, Any] | None = None) -> Evaluation:
+def from_probabilities(
+    probabilities,
+    y,
+    class_names: Sequence[str] | None = None,
+    *,
+    params: int | None = None,
+    flops: int | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Evaluation:
     """All metrics from predicted probabilities (N, C) and true labels (scikit-learn does the counting)."""
-    from sklearn.metrics import (classification_report, confusion_matrix,
-                                 precision_recall_fscore_support, top_k_accuracy_score)
+    from sklearn.metrics import (
+        classification_report,
+        confusion_matrix,
+        precision_recall_fscore_support,
+        top_k_accuracy_score,
+    )
 
     y_checked = _check_labels(y)
     p = _check_probabilities(probabilities, len(y_checked))
@@ -243,37 +272,55 @@ def from_probabilities(probabilities, y, class_names: Sequence[str] | None = Non
 
     cm = confusion_matrix(y_true, y_pred, labels=labels)
     cm_norm = confusion_matrix(y_true, y_pred, labels=labels, normalize="true")
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, zero_division=0)
-    averaged = {avg: precision_recall_fscore_support(y_true, y_pred, labels=labels, average=avg, zero_division=0)
-                for avg in ("macro", "weighted")}
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    averaged = {
+        avg: precision_recall_fscore_support(y_true, y_pred, labels=labels, average=avg, zero_division=0)
+        for avg in ("macro", "weighted")
+    }
     accuracy = float(np.mean(y_true == y_pred))
     top2 = 1.0 if n_classes <= 2 else float(top_k_accuracy_score(y_true, p, k=2, labels=labels))
-    report_text = classification_report(y_true, y_pred, labels=labels, target_names=list(names),
-                                        digits=4, zero_division=0)
+    report_text = classification_report(
+        y_true, y_pred, labels=labels, target_names=list(names), digits=4, zero_division=0
+    )
     # Per-image cross-entropy (sklearn's log_loss gives only the mean; top losses need each one).
     losses = -np.log(np.clip(p[np.arange(len(y_true)), y_true], _EPSILON, 1.0))
     top_losses = np.argsort(-losses, kind="stable")
-    off = [(int(t), int(q), int(cm[t, q])) for t in range(n_classes) for q in range(n_classes)
-           if t != q and cm[t, q] > 0]
+    off = [
+        (int(t), int(q), int(cm[t, q])) for t in range(n_classes) for q in range(n_classes) if t != q and cm[t, q] > 0
+    ]
     most_confused = sorted(off, key=lambda item: (-item[2], item[0], item[1]))
 
     return Evaluation(
-        y_true=y_true, y_pred=y_pred, probabilities=p, class_names=names,
-        accuracy=accuracy, top2_accuracy=top2, loss=float(losses.mean()), losses=losses, top_losses=top_losses,
-        confusion=cm.astype(np.int64), confusion_normalized=np.asarray(cm_norm, dtype=np.float64),
-        precision=np.asarray(precision, dtype=np.float64), recall=np.asarray(recall, dtype=np.float64),
-        f1=np.asarray(f1, dtype=np.float64), support=np.asarray(support, dtype=np.int64),
-        macro_precision=float(averaged["macro"][0]), macro_recall=float(averaged["macro"][1]),
-        macro_f1=float(averaged["macro"][2]), weighted_precision=float(averaged["weighted"][0]),
-        weighted_recall=float(averaged["weighted"][1]), weighted_f1=float(averaged["weighted"][2]),
-        most_confused=most_confused, report_text=report_text, params=params, flops=flops,
+        y_true=y_true,
+        y_pred=y_pred,
+        probabilities=p,
+        class_names=names,
+        accuracy=accuracy,
+        top2_accuracy=top2,
+        loss=float(losses.mean()),
+        losses=losses,
+        top_losses=top_losses,
+        confusion=cm.astype(np.int64),
+        confusion_normalized=np.asarray(cm_norm, dtype=np.float64),
+        precision=np.asarray(precision, dtype=np.float64),
+        recall=np.asarray(recall, dtype=np.float64),
+        f1=np.asarray(f1, dtype=np.float64),
+        support=np.asarray(support, dtype=np.int64),
+        macro_precision=float(averaged["macro"][0]),
+        macro_recall=float(averaged["macro"][1]),
+        macro_f1=float(averaged["macro"][2]),
+        weighted_precision=float(averaged["weighted"][0]),
+        weighted_recall=float(averaged["weighted"][1]),
+        weighted_f1=float(averaged["weighted"][2]),
+        most_confused=most_confused,
+        report_text=report_text,
+        params=params,
+        flops=flops,
         extra=dict(extra or {}),
     )
 
 
-def evaluate(model_or_probs, x, y, class_names: Sequence[str] | None = None, *,
-             batch_size: int = 512) -> Evaluation:
+def evaluate(model_or_probs, x, y, class_names: Sequence[str] | None = None, *, batch_size: int = 512) -> Evaluation:
     """Evaluate a Keras model (or a run folder, or ready probabilities (N, C)) on labelled images.
 
     With probabilities, ``x`` may be None (it is only checked for length when given).
@@ -292,8 +339,9 @@ def evaluate(model_or_probs, x, y, class_names: Sequence[str] | None = None, *,
     return from_probabilities(probabilities, y_true, class_names, params=params, flops=flops)
 
 
-def ensemble(models_or_run_dirs: Iterable, x, y, class_names: Sequence[str] | None = None, *,
-             batch_size: int = 512) -> Evaluation:
+def ensemble(
+    models_or_run_dirs: Iterable, x, y, class_names: Sequence[str] | None = None, *, batch_size: int = 512
+) -> Evaluation:
     """Average the members' probability distributions, then argmax (lecture: model ensembles).
 
     Members may be Keras models, run folders / ``.keras`` files, or probability arrays (N, C).
@@ -314,14 +362,16 @@ def ensemble(models_or_run_dirs: Iterable, x, y, class_names: Sequence[str] | No
             probs, member_params, member_flops = member, None, None
         probs = _check_probabilities(probs, len(y_true))
         if all_probs and probs.shape != all_probs[0].shape:
-            raise ValueError("ensemble members disagree on the number of classes: "
-                             f"{all_probs[0].shape[1]} vs {probs.shape[1]}.")
+            raise ValueError(
+                f"ensemble members disagree on the number of classes: {all_probs[0].shape[1]} vs {probs.shape[1]}."
+            )
         all_probs.append(probs)
         params = None if params is None or member_params is None else params + member_params
         flops = None if flops is None or member_flops is None else flops + member_flops
     mean = np.mean(all_probs, axis=0)
-    return from_probabilities(mean, y_true, class_names, params=params, flops=flops,
-                              extra={"ensemble_size": len(all_probs)})
+    return from_probabilities(
+        mean, y_true, class_names, params=params, flops=flops, extra={"ensemble_size": len(all_probs)}
+    )
 
 
 def tta_views(x, shifts: bool | int = False) -> list[tuple[str, np.ndarray]]:
@@ -342,14 +392,16 @@ def tta_views(x, shifts: bool | int = False) -> list[tuple[str, np.ndarray]]:
         for name, dy, dx in (("up", -pixels, 0), ("down", pixels, 0), ("left", 0, -pixels), ("right", 0, pixels)):
             shifted = np.zeros_like(x)
             h, w = x.shape[1:3]
-            shifted[:, max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
-                x[:, max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+            shifted[:, max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = x[
+                :, max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+            ]
             views.append((f"shift_{name}", shifted))
     return views
 
 
-def tta(model, x, y, class_names: Sequence[str] | None = None, shifts: bool | int = False, *,
-        batch_size: int = 512) -> Evaluation:
+def tta(
+    model, x, y, class_names: Sequence[str] | None = None, shifts: bool | int = False, *, batch_size: int = 512
+) -> Evaluation:
     """Test-time augmentation: average the probabilities over identity and horizontal flip (and shifts).
 
     A flip is label-preserving on Fashion-MNIST, but it helps only if the model was trained
@@ -360,10 +412,18 @@ def tta(model, x, y, class_names: Sequence[str] | None = None, shifts: bool | in
         model = load_model(model)
     x = _check_images(x, len(y_true))
     views = tta_views(x, shifts)
-    probs = [_check_probabilities(predict_probabilities(model, view, batch_size=batch_size), len(y_true))
-             for _, view in views]
+    probs = [
+        _check_probabilities(predict_probabilities(model, view, batch_size=batch_size), len(y_true))
+        for _, view in views
+    ]
     params, flops = _params_and_flops(model)
     if flops is not None:
         flops *= len(views)
-    return from_probabilities(np.mean(probs, axis=0), y_true, class_names, params=params, flops=flops,
-                              extra={"tta_views": [name for name, _ in views]})
+    return from_probabilities(
+        np.mean(probs, axis=0),
+        y_true,
+        class_names,
+        params=params,
+        flops=flops,
+        extra={"tta_views": [name for name, _ in views]},
+    )

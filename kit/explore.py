@@ -5,6 +5,7 @@
 pixel-intensity histogram, class balance) and writes ``dataset.md`` and ``dataset.json``.
 Pixel statistics are on the [0, 1] scale, population std (ddof=0), whatever ``normalize`` was.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -28,8 +29,11 @@ IMAGES = {
 
 
 def _splits(data: FashionMNIST) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    return {"train": (data.x_train, data.y_train), "validation": (data.x_val, data.y_val),
-            "test": (data.x_test, data.y_test)}
+    return {
+        "train": (data.x_train, data.y_train),
+        "validation": (data.x_val, data.y_val),
+        "test": (data.x_test, data.y_test),
+    }
 
 
 # While a summary or report is being made, float->uint8 conversions are remembered by array
@@ -62,8 +66,10 @@ def as_uint8(images: np.ndarray) -> np.ndarray:
     if _UINT8_CACHE is not None and key in _UINT8_CACHE:
         return _UINT8_CACHE[key][1]
     if images.size and (images.min() < 0 or images.max() > 1):
-        raise ValueError(f"images must be uint8 (0-255) or float in [0, 1]; got {images.dtype} values in "
-                         f"[{images.min():g}, {images.max():g}]")
+        raise ValueError(
+            f"images must be uint8 (0-255) or float in [0, 1]; got {images.dtype} values in "
+            f"[{images.min():g}, {images.max():g}]"
+        )
     scaled = np.multiply(images, np.float32(255))
     converted = np.rint(scaled, out=scaled).astype(np.uint8)
     if _UINT8_CACHE is not None:
@@ -101,7 +107,9 @@ def class_counts(data: FashionMNIST) -> pd.DataFrame:
 def pixel_stats(data: FashionMNIST) -> pd.DataFrame:
     """Training images per class and overall ("all"): count, pixel mean, std, fraction of zero pixels."""
     x, y = as_uint8(data.x_train), np.asarray(data.y_train)
-    rows = {name: {"count": int(np.sum(y == c)), **_pixel_moments(x[y == c])} for c, name in enumerate(data.class_names)}
+    rows = {
+        name: {"count": int(np.sum(y == c)), **_pixel_moments(x[y == c])} for c, name in enumerate(data.class_names)
+    }
     rows["all"] = {"count": len(y), **_pixel_moments(x)}
     table = pd.DataFrame.from_dict(rows, orient="index").astype({"count": "int64"})
     table.index.name = "class"
@@ -124,16 +132,25 @@ def _within(hashes: np.ndarray, labels: np.ndarray) -> dict[str, int]:
     frame = pd.DataFrame({"hash": hashes, "label": labels})
     copies = frame["hash"].value_counts()
     labels_per_image = frame.groupby("hash")["label"].nunique()
-    return {"images": len(frame), "unique": len(copies), "duplicate_images": len(frame) - len(copies),
-            "duplicate_groups": int((copies > 1).sum()), "label_conflicts": int((labels_per_image > 1).sum())}
+    return {
+        "images": len(frame),
+        "unique": len(copies),
+        "duplicate_images": len(frame) - len(copies),
+        "duplicate_groups": int((copies > 1).sum()),
+        "label_conflicts": int((labels_per_image > 1).sum()),
+    }
 
 
 def _between(hashes_a, labels_a, hashes_b, labels_b) -> dict[str, int]:
     shared = np.isin(hashes_b, hashes_a)
     pairs = set(zip(hashes_a.tolist(), labels_a.tolist()))
     conflicts = sum((h, l) not in pairs for h, l in zip(hashes_b[shared].tolist(), labels_b[shared].tolist()))
-    return {"images": len(hashes_b), "shared_images": int(shared.sum()),
-            "distinct_shared": len(np.unique(hashes_b[shared])), "label_conflicts": int(conflicts)}
+    return {
+        "images": len(hashes_b),
+        "shared_images": int(shared.sum()),
+        "distinct_shared": len(np.unique(hashes_b[shared])),
+        "label_conflicts": int(conflicts),
+    }
 
 
 def duplicates(data: FashionMNIST) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -146,12 +163,14 @@ def duplicates(data: FashionMNIST) -> tuple[pd.DataFrame, pd.DataFrame]:
     """
     hashed = {split: (image_hashes(x), np.asarray(y)) for split, (x, y) in _splits(data).items()}
     hashed["train+validation"] = tuple(np.concatenate([hashed["train"][i], hashed["validation"][i]]) for i in (0, 1))
-    within = pd.DataFrame.from_dict({name: _within(*hashed[name]) for name in ("train", "validation", "test",
-                                                                               "train+validation")}, orient="index")
+    within = pd.DataFrame.from_dict(
+        {name: _within(*hashed[name]) for name in ("train", "validation", "test", "train+validation")}, orient="index"
+    )
     within.index.name = "set"
     pairs = (("train", "validation"), ("train", "test"), ("validation", "test"), ("train+validation", "test"))
-    between = pd.DataFrame.from_dict({f"{a} vs {b}": _between(*hashed[a], *hashed[b]) for a, b in pairs},
-                                     orient="index")
+    between = pd.DataFrame.from_dict(
+        {f"{a} vs {b}": _between(*hashed[a], *hashed[b]) for a, b in pairs}, orient="index"
+    )
     between.index.name = "sets"
     return within, between
 
@@ -160,11 +179,17 @@ def summary(data: FashionMNIST) -> dict[str, pd.DataFrame]:
     """The dataset's tables: class_counts, pixel_stats, split_stats, duplicates_within, duplicates_between."""
     with _remember_conversions():
         within, between = duplicates(data)
-        return {"class_counts": class_counts(data), "pixel_stats": pixel_stats(data),
-                "split_stats": split_stats(data), "duplicates_within": within, "duplicates_between": between}
+        return {
+            "class_counts": class_counts(data),
+            "pixel_stats": pixel_stats(data),
+            "split_stats": split_stats(data),
+            "duplicates_within": within,
+            "duplicates_between": between,
+        }
 
 
 # --------------------------------------------------------------------------- pictures
+
 
 def _figure(**kwargs):
     # matplotlib's object API without pyplot: Figure.savefig renders with Agg, no display, no global state.
@@ -185,12 +210,13 @@ def plot_sample_grid(data: FashionMNIST, path: str | os.PathLike, *, per_class: 
         members = np.flatnonzero(y == c)
         picks = rng.choice(members, size=min(per_class, len(members)), replace=False) if len(members) else []
         for j, index in enumerate(picks):
-            mosaic[c * cell: c * cell + size, j * cell: j * cell + size] = x[index]
+            mosaic[c * cell : c * cell + size, j * cell : j * cell + size] = x[index]
     fig = _figure(figsize=(per_class * 0.75 + 1.8, data.num_classes * 0.75 + 0.6), layout="constrained")
     ax = fig.subplots()
     ax.imshow(mosaic, cmap="gray_r", vmin=0, vmax=255)
-    ax.set_yticks(np.arange(data.num_classes) * cell + size / 2 - 0.5,
-                  [f"{c}: {name}" for c, name in enumerate(data.class_names)])
+    ax.set_yticks(
+        np.arange(data.num_classes) * cell + size / 2 - 0.5, [f"{c}: {name}" for c, name in enumerate(data.class_names)]
+    )
     ax.set_xticks([])
     ax.tick_params(length=0)
     ax.set_title(f"Fashion-MNIST: {per_class} random training images per class")
@@ -208,7 +234,7 @@ def plot_class_means(data: FashionMNIST, path: str | os.PathLike) -> Path:
             ax.imshow(members.mean(axis=0) / 255.0, cmap="viridis", vmin=0, vmax=1)
         ax.set_title(f"{c}: {name}", fontsize=9)
         ax.set_xticks([]), ax.set_yticks([])
-    for ax in axes[data.num_classes:]:
+    for ax in axes[data.num_classes :]:
         ax.set_axis_off()
     fig.suptitle("Mean training image per class (pixel values 0-1)")
     return _save(fig, path)
@@ -255,8 +281,10 @@ def _save(fig, path) -> Path:
 
 # --------------------------------------------------------------------------- the report
 
+
 def _markdown_table(table: pd.DataFrame, float_format: str = "{:.4f}") -> str:
     """A GitHub-markdown table (hand-written: pandas' to_markdown needs tabulate, not in requirements)."""
+
     def cell(value):
         if isinstance(value, (float, np.floating)):
             return float_format.format(value)
@@ -320,8 +348,11 @@ def _markdown(data: FashionMNIST, tables: dict[str, pd.DataFrame], findings: dic
         "## Findings",
         "",
         f"- Classes are {'exactly balanced' if findings['balanced'] else 'NOT balanced'}: "
-        + ", ".join(f"{int(counts[s].iloc[0])} per class in {s}" for s in counts.columns
-                   if counts[s].nunique() == 1 and counts[s].sum())
+        + ", ".join(
+            f"{int(counts[s].iloc[0])} per class in {s}"
+            for s in counts.columns
+            if counts[s].nunique() == 1 and counts[s].sum()
+        )
         + ".",
         f"- Training pixels (0-1 scale): mean {findings['pixel_mean']:.4f}, std {findings['pixel_std']:.4f}; "
         f"{findings['zero_fraction']:.1%} of pixels are exactly 0 (background).",
@@ -370,12 +401,17 @@ def command(args) -> int:
     """``python -m kit explore --out DIR``: the dataset report (tables and pictures)."""
     from kit.data import load_fashion_mnist
 
-    data = load_fashion_mnist(getattr(args, "data_dir", None), validation_size=getattr(args, "validation_size", 5000),
-                              seed=getattr(args, "seed", 0))
+    data = load_fashion_mnist(
+        getattr(args, "data_dir", None),
+        validation_size=getattr(args, "validation_size", 5000),
+        seed=getattr(args, "seed", 0),
+    )
     result = write_dataset_report(data, args.out, seed=getattr(args, "seed", 0))
     findings = result["findings"]
     print(f"wrote {Path(args.out) / 'dataset.md'}, dataset.json and {len(IMAGES)} PNGs")
-    print(f"pixel mean {findings['pixel_mean']:.4f}, std {findings['pixel_std']:.4f}, "
-          f"zero pixels {findings['zero_fraction']:.1%}; duplicates within train: "
-          f"{findings['duplicates_within_train']}, test images also in train: {findings['test_images_also_in_train']}")
+    print(
+        f"pixel mean {findings['pixel_mean']:.4f}, std {findings['pixel_std']:.4f}, "
+        f"zero pixels {findings['zero_fraction']:.1%}; duplicates within train: "
+        f"{findings['duplicates_within_train']}, test images also in train: {findings['test_images_also_in_train']}"
+    )
     return 0

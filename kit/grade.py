@@ -9,22 +9,21 @@ the reference); a check passes only on an explicit, well-formed record that matc
 ``results.json`` is written last, atomically, to a path no child is told.
 The threat model and its limits: docs/grading.md.
 """
+
 from __future__ import annotations
 
 import importlib.util
 import json
 import os
 import queue
-import shutil
-import sys
 import tempfile
 import time
 import traceback
 import zipfile
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -37,6 +36,7 @@ ALLOWED_FILES = ("homework.py", "model.keras", "report.md")
 
 
 # ------------------------------------------------------------------ rubric
+
 
 @dataclass(frozen=True)
 class Check:
@@ -53,11 +53,14 @@ class Check:
 
     def __post_init__(self):
         if self.kind not in CHECK_KINDS:
-            raise GradingError(f"Unknown check kind {self.kind!r} in rubric check {self.id!r}; "
-                               f"valid kinds: {', '.join(sorted(CHECK_KINDS))}.")
+            raise GradingError(
+                f"Unknown check kind {self.kind!r} in rubric check {self.id!r}; "
+                f"valid kinds: {', '.join(sorted(CHECK_KINDS))}."
+            )
         if self.visibility not in VISIBILITIES:
-            raise GradingError(f"Unknown visibility {self.visibility!r} in rubric check {self.id!r}; "
-                               f"valid: {', '.join(VISIBILITIES)}.")
+            raise GradingError(
+                f"Unknown visibility {self.visibility!r} in rubric check {self.id!r}; valid: {', '.join(VISIBILITIES)}."
+            )
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,10 @@ def load_rubric(assignment: str = "fashion_mnist") -> Rubric:
     path = rubric_path(assignment)
     if not path.is_file():
         known = sorted(p.parent.name for p in (ROOT / "solutions").glob("*/rubric.py"))
-        raise GradingError(f"No rubric for assignment {assignment!r} ({path} is missing); "
-                           f"assignments with a rubric: {', '.join(known) or 'none'}.")
+        raise GradingError(
+            f"No rubric for assignment {assignment!r} ({path} is missing); "
+            f"assignments with a rubric: {', '.join(known) or 'none'}."
+        )
     spec = importlib.util.spec_from_file_location(f"_rubric_{assignment}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -96,12 +101,13 @@ def load_rubric(assignment: str = "fashion_mnist") -> Rubric:
 
 # ------------------------------------------------------------------ outcome of one check
 
+
 @dataclass
 class Outcome:
     score: float
-    status: str                    # "passed" / "failed"
-    detail: str                    # why (student-facing, no student output for hidden checks)
-    student_output: str = ""       # captured stdout/stderr and tracebacks (visible checks only)
+    status: str  # "passed" / "failed"
+    detail: str  # why (student-facing, no student output for hidden checks)
+    student_output: str = ""  # captured stdout/stderr and tracebacks (visible checks only)
     leaderboard: dict | None = None
     seconds: float = 0.0
 
@@ -133,8 +139,15 @@ class Context:
     data_dir: str | None
     isolation: list = field(default_factory=list)
 
-    def child(self, check: Check, request: dict, *, files: dict | None = None, arrays: dict | None = None,
-              work: Path | None = None):
+    def child(
+        self,
+        check: Check,
+        request: dict,
+        *,
+        files: dict | None = None,
+        arrays: dict | None = None,
+        work: Path | None = None,
+    ):
         limits = Limits(**{**self.limits.__dict__, "wall_seconds": check.timeout})
         result = self.sandbox.run(request, files=files or {}, arrays=arrays, limits=limits, slot=self.slot, work=work)
         self.isolation.append(result.isolation)
@@ -147,8 +160,9 @@ class Context:
 
     def student(self, check: Check, request: dict, arrays: dict | None = None):
         """Run one student function (only ``homework.py`` is copied in)."""
-        return self.child(check, {**request, "side": "student"}, files={"homework.py": self.submission / "homework.py"},
-                          arrays=arrays)
+        return self.child(
+            check, {**request, "side": "student"}, files={"homework.py": self.submission / "homework.py"}, arrays=arrays
+        )
 
     def trusted(self, check: Check, request: dict, models: dict[str, Path], arrays: dict | None = None):
         """Open model files with Keras' safe mode in a child that has no student code."""
@@ -165,6 +179,7 @@ def _student_output(result) -> str:
 
 
 # ------------------------------------------------------------------ inputs and reference answers (grader side)
+
 
 def _labels(params: dict, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
     """Random (y_true, y_pred) with ~``accuracy`` correct; ``empty`` classes never occur in either."""
@@ -191,6 +206,7 @@ def _shape_text(shape) -> str:
 
 # ------------------------------------------------------------------ check kinds
 
+
 def check_dataset_summary(check: Check, ctx: Context) -> Outcome:
     from kit.data import CLASS_NAMES
 
@@ -203,7 +219,9 @@ def check_dataset_summary(check: Check, ctx: Context) -> Outcome:
     shape = (n, 28, 28, 1) if p.get("channel", True) else (n, 28, 28)
     x = np.clip(rng.random((n, 28, 28)) * brightness, 0, 1).reshape(shape)
     x = (x * 255).astype(np.uint8) if p.get("dtype", "uint8") == "uint8" else x.astype(np.float32)
-    result, output = ctx.student(check, {"action": "dataset_summary", "class_names": list(CLASS_NAMES)}, {"x": x, "y": y})
+    result, output = ctx.student(
+        check, {"action": "dataset_summary", "class_names": list(CLASS_NAMES)}, {"x": x, "y": y}
+    )
     data = result.record.get("data", {})
     index, columns = data.get("index"), data.get("columns")
     if index != list(CLASS_NAMES):
@@ -222,11 +240,14 @@ def check_dataset_summary(check: Check, ctx: Context) -> Outcome:
         if got.shape != want.shape:
             raise CheckFailed(f"column {column} has {got.size} rows; expected {want.size}.")
         tolerance = 0 if column == "count" else 1e-4
-        if not np.allclose(got, want, rtol=tolerance, atol=tolerance * max(1.0, float(np.nanmax(np.abs(want)))),
-                           equal_nan=True):
+        if not np.allclose(
+            got, want, rtol=tolerance, atol=tolerance * max(1.0, float(np.nanmax(np.abs(want)))), equal_nan=True
+        ):
             bad = int(np.flatnonzero(~np.isclose(got, want, rtol=tolerance, atol=1e-6, equal_nan=True))[0])
-            raise CheckFailed(f"column {column} is wrong for class {CLASS_NAMES[bad]!r}: got {got[bad]:.6g}, "
-                              f"expected {want[bad]:.6g} (over every pixel of the class's images; NaN for an empty class).")
+            raise CheckFailed(
+                f"column {column} is wrong for class {CLASS_NAMES[bad]!r}: got {got[bad]:.6g}, "
+                f"expected {want[bad]:.6g} (over every pixel of the class's images; NaN for an empty class)."
+            )
     return _pass(check.points)
 
 
@@ -234,7 +255,9 @@ def check_confusion_matrix(check: Check, ctx: Context) -> Outcome:
     from sklearn.metrics import confusion_matrix
 
     y_true, y_pred, k = _labels(check.params, np.random.default_rng(check.params["seed"]))
-    result, _ = ctx.student(check, {"action": "confusion_matrix", "num_classes": k}, {"y_true": y_true, "y_pred": y_pred})
+    result, _ = ctx.student(
+        check, {"action": "confusion_matrix", "num_classes": k}, {"y_true": y_true, "y_pred": y_pred}
+    )
     got = _require(result.arrays, "cm", "the confusion matrix")
     want = confusion_matrix(y_true, y_pred, labels=list(range(k)))
     if got.shape != want.shape:
@@ -266,8 +289,10 @@ def check_f1_scores(check: Check, ctx: Context) -> Outcome:
     if macro.size != 1 or not np.isfinite(macro.reshape(-1)[0]):
         raise CheckFailed("the macro-F1 must be one finite number.")
     if not np.isclose(float(macro.reshape(-1)[0]), want_macro, atol=1e-6):
-        raise CheckFailed(f"the macro-F1 is {float(macro.reshape(-1)[0]):.6f}; scikit-learn's macro average is "
-                          f"{want_macro:.6f} (the plain mean over classes).")
+        raise CheckFailed(
+            f"the macro-F1 is {float(macro.reshape(-1)[0]):.6f}; scikit-learn's macro average is "
+            f"{want_macro:.6f} (the plain mean over classes)."
+        )
     return _pass(check.points)
 
 
@@ -286,6 +311,7 @@ def check_best_config(check: Check, ctx: Context) -> Outcome:
         raise CheckFailed(f"best_config() is not a valid TrainConfig: {error}") from None
     try:
         from kit.models import available
+
         if config.model not in available():
             raise CheckFailed(f"best_config() names model {config.model!r}; valid names: {', '.join(available())}.")
     except ImportError:
@@ -295,24 +321,42 @@ def check_best_config(check: Check, ctx: Context) -> Outcome:
 
 # --- models built by student code, inspected by a trusted child
 
+
 def _probe_images(params: dict) -> np.ndarray:
     rng = np.random.default_rng(params.get("seed", 0))
     return rng.random((int(params.get("probe", 16)), *params.get("input_shape", (28, 28, 1)))).astype(np.float32)
 
 
-def _build_and_describe(check: Check, ctx: Context, builds: list[tuple[str, str]], *, action: str = "build_model",
-                        extra: dict | None = None, trusted: dict | None = None, arrays: dict | None = None):
+def _build_and_describe(
+    check: Check,
+    ctx: Context,
+    builds: list[tuple[str, str]],
+    *,
+    action: str = "build_model",
+    extra: dict | None = None,
+    trusted: dict | None = None,
+    arrays: dict | None = None,
+):
     """Child A (student) builds and saves models; child B (trusted) loads them with safe mode."""
     p = check.params
     models = {}
     for function, save_as in builds:
-        request = {"action": action, "function": function, "save_as": save_as,
-                   "input_shape": list(p.get("input_shape", (28, 28, 1))), "num_classes": p.get("num_classes", 10),
-                   **(extra or {})}
+        request = {
+            "action": action,
+            "function": function,
+            "save_as": save_as,
+            "input_shape": list(p.get("input_shape", (28, 28, 1))),
+            "num_classes": p.get("num_classes", 10),
+            **(extra or {}),
+        }
         ctx.student(check, request)
         models[save_as] = _fetch_model(ctx, save_as)
-    request = {"action": "describe", "input_shape": list(p.get("input_shape", (28, 28, 1))),
-               "num_classes": p.get("num_classes", 10), **(trusted or {})}
+    request = {
+        "action": "describe",
+        "input_shape": list(p.get("input_shape", (28, 28, 1))),
+        "num_classes": p.get("num_classes", 10),
+        **(trusted or {}),
+    }
     result, _ = ctx.trusted(check, request, models, arrays)
     return result
 
@@ -362,33 +406,44 @@ def _check_cnn(check: Check, description: dict, arrays: dict, index: int) -> Non
     want_signature = list(p["signature"])
     got_signature = _signature(description)
     if got_signature != want_signature:
-        for position, (got, want) in enumerate(zip(got_signature + ["(nothing)"] * 20, want_signature + ["(nothing)"] * 20)):
+        for position, (got, want) in enumerate(
+            zip(got_signature + ["(nothing)"] * 20, want_signature + ["(nothing)"] * 20)
+        ):
             if got != want:
-                raise CheckFailed(f"layer {position + 1} should be {want}, found {got}. Expected the lecture's CNN: "
-                                  f"{' -> '.join(want_signature)}; yours: {' -> '.join(got_signature)}.")
+                raise CheckFailed(
+                    f"layer {position + 1} should be {want}, found {got}. Expected the lecture's CNN: "
+                    f"{' -> '.join(want_signature)}; yours: {' -> '.join(got_signature)}."
+                )
     if description.get("params") != p["params"]:
         raise CheckFailed(f"the model has {description.get('params'):,} parameters; expected {p['params']:,}.")
     if description.get("input_shape") != [None, *p.get("input_shape", (28, 28, 1))]:
         raise CheckFailed(f"the model's input shape is {description.get('input_shape')}; expected (None, 28, 28, 1).")
     if "reference_error" in description or f"ref{index}" not in arrays or f"out{index}" not in arrays:
-        raise CheckFailed(f"the grader could not run the model ({description.get('reference_error') or description.get('predict_error')}).")
+        raise CheckFailed(
+            f"the grader could not run the model ({description.get('reference_error') or description.get('predict_error')})."
+        )
     out, ref = arrays[f"out{index}"], arrays[f"ref{index}"]
     if out.shape != ref.shape or not np.allclose(out, ref, rtol=1e-4, atol=1e-5):
-        raise CheckFailed("with the same weights, the model's outputs differ from the lecture's CNN "
-                          "(check each layer's activation and the order of the layers).")
+        raise CheckFailed(
+            "with the same weights, the model's outputs differ from the lecture's CNN "
+            "(check each layer's activation and the order of the layers)."
+        )
 
 
 def check_cnn(check: Check, ctx: Context) -> Outcome:
     p = check.params
     x = _probe_images(p)
-    result = _build_and_describe(check, ctx, [(p["function"], "model.keras")], trusted={"reference_cnn": True},
-                                 arrays={"x": x})
+    result = _build_and_describe(
+        check, ctx, [(p["function"], "model.keras")], trusted={"reference_cnn": True}, arrays={"x": x}
+    )
     description = result.record["data"].get("model.keras") or {}
     style = description.get("class_name")
     if p["style"] == "sequential" and style != "Sequential":
         raise CheckFailed(f"{p['function']} must return a keras.Sequential model; it returned a {style} model.")
     if p["style"] == "functional" and style == "Sequential":
-        raise CheckFailed(f"{p['function']} must use the functional style (keras.Model(inputs, outputs)), not Sequential.")
+        raise CheckFailed(
+            f"{p['function']} must use the functional style (keras.Model(inputs, outputs)), not Sequential."
+        )
     _check_cnn(check, description, result.arrays, 0)
     return _pass(check.points)
 
@@ -396,8 +451,15 @@ def check_cnn(check: Check, ctx: Context) -> Outcome:
 def check_weight_transfer(check: Check, ctx: Context) -> Outcome:
     p = check.params
     builds = [("build_cnn_sequential", "sequential.keras"), ("build_cnn_functional", "functional.keras")]
-    ctx.student(check, {"action": "build_model", "builds": builds, "input_shape": list(p.get("input_shape", (28, 28, 1))),
-                        "num_classes": 10})  # one child builds both: the check needs both anyway
+    ctx.student(
+        check,
+        {
+            "action": "build_model",
+            "builds": builds,
+            "input_shape": list(p.get("input_shape", (28, 28, 1))),
+            "num_classes": 10,
+        },
+    )  # one child builds both: the check needs both anyway
     models = {name: _fetch_model(ctx, name) for _, name in builds}
     result, _ = ctx.trusted(check, {"action": "transfer"}, models, {"x": _probe_images(p)})
     source, target = _require(result.arrays, "source", "outputs"), _require(result.arrays, "target", "outputs")
@@ -415,7 +477,11 @@ def _graph(description: dict) -> tuple[dict, dict, list[str], list[str]]:
 
     def histories(value):
         if isinstance(value, dict):
-            history = (value.get("config") or {}).get("keras_history") if value.get("class_name") == "__keras_tensor__" else None
+            history = (
+                (value.get("config") or {}).get("keras_history")
+                if value.get("class_name") == "__keras_tensor__"
+                else None
+            )
             if history:
                 yield history[0]
             for item in value.values():
@@ -428,10 +494,12 @@ def _graph(description: dict) -> tuple[dict, dict, list[str], list[str]]:
         name = layer.get("name") or (layer.get("config") or {}).get("name")
         layers[name] = layer
         inbound[name] = list(histories(layer.get("inbound_nodes", [])))
+
     def first(entries):  # [[name, node, index], ...] or, for one tensor, [name, node, index]
         if isinstance(entries, list) and entries and isinstance(entries[0], str):
             return [entries[0]]
         return [entry[0] for entry in entries or [] if isinstance(entry, list) and entry]
+
     return layers, inbound, first(config.get("input_layers", [])), first(config.get("output_layers", []))
 
 
@@ -447,8 +515,11 @@ def _inception_branches(description: dict) -> tuple[dict, list[list[str]], str]:
         while name not in inputs:
             if name not in layers or len(chain) > 10:
                 raise CheckFailed("a branch of the module does not lead back to the module's input.")
-            chain.append(_layer_token(layers[name]) if layers[name].get("class_name") != "MaxPooling2D"
-                         else _pool_token(layers[name]))
+            chain.append(
+                _layer_token(layers[name])
+                if layers[name].get("class_name") != "MaxPooling2D"
+                else _pool_token(layers[name])
+            )
             parents = inbound.get(name, [])
             if len(parents) != 1:
                 raise CheckFailed(f"layer {name!r} inside a branch merges several tensors; each branch is a chain.")
@@ -460,22 +531,39 @@ def _inception_branches(description: dict) -> tuple[dict, list[list[str]], str]:
 def _pool_token(layer: dict) -> str:
     config = layer.get("config") or {}
     size = lambda v: "x".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)  # noqa: E731
-    return f"MaxPooling2D({size(config.get('pool_size'))}, stride {size(config.get('strides'))}, {config.get('padding')})"
+    return (
+        f"MaxPooling2D({size(config.get('pool_size'))}, stride {size(config.get('strides'))}, {config.get('padding')})"
+    )
 
 
 def check_inception_module(check: Check, ctx: Context) -> Outcome:
     p = check.params
     kwargs = dict(p.get("kwargs", {}))
-    filters = {"filters_1x1": 64, "filters_3x3_reduce": 64, "filters_3x3": 64, "filters_5x5_reduce": 64,
-               "filters_5x5": 64, "filters_pool_proj": 64, **{k: v for k, v in kwargs.items() if k != "name"}}
+    filters = {
+        "filters_1x1": 64,
+        "filters_3x3_reduce": 64,
+        "filters_3x3": 64,
+        "filters_5x5_reduce": 64,
+        "filters_5x5": 64,
+        "filters_pool_proj": 64,
+        **{k: v for k, v in kwargs.items() if k != "name"},
+    }
     height, width, _ = p["input_shape"]
     x = np.random.default_rng(p.get("seed", 0)).random((4, *p["input_shape"])).astype(np.float32)
-    result = _build_and_describe(check, ctx, [("inception_module", "module.keras")], action="inception_module",
-                                 extra={"kwargs": kwargs}, arrays={"x": x})
+    result = _build_and_describe(
+        check,
+        ctx,
+        [("inception_module", "module.keras")],
+        action="inception_module",
+        extra={"kwargs": kwargs},
+        arrays={"x": x},
+    )
     description = result.record["data"].get("module.keras") or {}
     merge, branches, merge_kind = _inception_branches(description)
     if merge_kind != "Concatenate":
-        raise CheckFailed(f"the module's branches must be joined by layers.Concatenate (channel axis); found {merge_kind}.")
+        raise CheckFailed(
+            f"the module's branches must be joined by layers.Concatenate (channel axis); found {merge_kind}."
+        )
     if (merge.get("config") or {}).get("axis") not in (-1, 3):
         raise CheckFailed("the branches must be concatenated along the channel axis (axis=-1).")
     same = lambda f, k: f"Conv2D({f}, {k}x{k}, relu, same)"  # noqa: E731
@@ -490,12 +578,16 @@ def check_inception_module(check: Check, ctx: Context) -> Outcome:
     if sorted(map(tuple, branches)) != sorted(map(tuple, expected)):
         missing = [" -> ".join(b) for b in expected if b not in branches]
         found = [" -> ".join(b) for b in branches if b not in expected]
-        raise CheckFailed(f"branches not as in the lecture. Missing: {'; '.join(missing)}. Found instead: {'; '.join(found)}.")
+        raise CheckFailed(
+            f"branches not as in the lecture. Missing: {'; '.join(missing)}. Found instead: {'; '.join(found)}."
+        )
     channels = filters["filters_1x1"] + filters["filters_3x3"] + filters["filters_5x5"] + filters["filters_pool_proj"]
     want_shape = [None, height, width, channels]
     if description.get("output_shape") != want_shape:
-        raise CheckFailed(f"the module's output shape is {description.get('output_shape')}; expected {want_shape} "
-                          f"(same height and width, channels = the sum of the four branches).")
+        raise CheckFailed(
+            f"the module's output shape is {description.get('output_shape')}; expected {want_shape} "
+            f"(same height and width, channels = the sum of the four branches)."
+        )
     out = result.arrays.get("out0")
     if out is None or out.shape != (len(x), height, width, channels):
         raise CheckFailed("the module did not produce an output of the expected shape on the grader's input.")
@@ -503,7 +595,9 @@ def check_inception_module(check: Check, ctx: Context) -> Outcome:
         names = [layer["name"] for layer in description.get("layers", []) if layer.get("class_name") != "InputLayer"]
         unnamed = [n for n in names if not str(n).startswith(kwargs["name"])]
         if unnamed:
-            raise CheckFailed(f"with name={kwargs['name']!r}, every layer's name should start with it; not: {', '.join(unnamed[:5])}.")
+            raise CheckFailed(
+                f"with name={kwargs['name']!r}, every layer's name should start with it; not: {', '.join(unnamed[:5])}."
+            )
     return _pass(check.points)
 
 
@@ -513,11 +607,16 @@ def check_inception_cnn(check: Check, ctx: Context) -> Outcome:
     result = _build_and_describe(check, ctx, [(p["function"], "model.keras")], arrays={"x": x})
     description = result.record["data"].get("model.keras") or {}
     if description.get("input_shape") != [None, 28, 28, 1] or description.get("output_shape") != [None, 10]:
-        raise CheckFailed(f"the model maps {description.get('input_shape')} to {description.get('output_shape')}; "
-                          "expected (None, 28, 28, 1) -> (None, 10).")
+        raise CheckFailed(
+            f"the model maps {description.get('input_shape')} to {description.get('output_shape')}; "
+            "expected (None, 28, 28, 1) -> (None, 10)."
+        )
     layers, inbound, _, _ = _graph(description)
-    merges = [name for name, layer in layers.items() if layer.get("class_name") == "Concatenate"
-              and len(inbound.get(name, [])) == 4]
+    merges = [
+        name
+        for name, layer in layers.items()
+        if layer.get("class_name") == "Concatenate" and len(inbound.get(name, [])) == 4
+    ]
     shapes = {layer["name"]: layer.get("output_shape") for layer in description.get("layers", [])}
     if not merges:
         raise CheckFailed("the model has no Concatenate of four branches (the Inception module).")
@@ -530,11 +629,13 @@ def check_inception_cnn(check: Check, ctx: Context) -> Outcome:
 
 
 def _are_probabilities(values: np.ndarray, tolerance: float = 1e-3) -> bool:
-    return bool(np.all(np.isfinite(values)) and np.all(values >= -1e-6)
-                and np.allclose(values.sum(axis=1), 1.0, atol=tolerance))
+    return bool(
+        np.all(np.isfinite(values)) and np.all(values >= -1e-6) and np.allclose(values.sum(axis=1), 1.0, atol=tolerance)
+    )
 
 
 # --- the submitted model
+
 
 def _model_config_problem(path: Path) -> str | None:
     """Look into ``config.json`` inside the .keras zip (plain JSON) for layers the grader refuses."""
@@ -565,8 +666,10 @@ def _model_config_problem(path: Path) -> str | None:
     except RecursionError:
         return "model.keras's config.json is nested too deeply."
     if "Lambda" in found:
-        return ("the model contains a Lambda layer (arbitrary Python code), which the grader refuses to load; "
-                "rebuild it from built-in Keras layers.")
+        return (
+            "the model contains a Lambda layer (arbitrary Python code), which the grader refuses to load; "
+            "rebuild it from built-in Keras layers."
+        )
     return None
 
 
@@ -577,7 +680,9 @@ def check_model(check: Check, ctx: Context) -> Outcome:
     if not path.exists():
         others = sorted(q.name for q in submission.iterdir() if q.suffix.lower() in (".h5", ".hdf5", ".keras", ".pb"))
         if any(name.lower().endswith((".h5", ".hdf5")) for name in others):
-            raise CheckFailed("found an .h5 model: only the Keras 3 format is accepted; save with model.save('model.keras').")
+            raise CheckFailed(
+                "found an .h5 model: only the Keras 3 format is accepted; save with model.save('model.keras')."
+            )
         raise CheckFailed("no model.keras in the submission (save your best model with model.save('model.keras')).")
     if path.is_symlink() or not path.is_file():
         raise CheckFailed("model.keras must be a regular file.")
@@ -602,11 +707,15 @@ def check_model(check: Check, ctx: Context) -> Outcome:
     description = result.record["data"].get("model.keras") or {}
     probabilities = _require(result.arrays, "probabilities", "the model's predictions")
     if probabilities.shape != (len(y_test), 10):
-        raise CheckFailed(f"the model's output has shape {_shape_text(probabilities.shape)} on the test set; "
-                          f"expected ({len(y_test)}, 10): one probability per class. Output shape: {description.get('output_shape')}.")
+        raise CheckFailed(
+            f"the model's output has shape {_shape_text(probabilities.shape)} on the test set; "
+            f"expected ({len(y_test)}, 10): one probability per class. Output shape: {description.get('output_shape')}."
+        )
     if not _are_probabilities(probabilities.astype(np.float64)):
-        raise CheckFailed("the model does not output probabilities (rows must be >= 0 and sum to 1): it looks like "
-                          "logits. End the model with a softmax activation.")
+        raise CheckFailed(
+            "the model does not output probabilities (rows must be >= 0 and sum to 1): it looks like "
+            "logits. End the model with a softmax activation."
+        )
     from sklearn.metrics import f1_score
 
     f1 = float(f1_score(y_test, probabilities.argmax(axis=1), average="macro"))
@@ -616,9 +725,13 @@ def check_model(check: Check, ctx: Context) -> Outcome:
             points = value
     board = {"name": "macro-F1", "value": round(f1, 4), "order": "desc"}
     scale = ", ".join(f">= {float(t):.2f}: {float(v):g}" for t, v in sorted(p["thresholds"]))
-    outcome = Outcome(min(points, check.points), "passed" if points > 0 else "failed",
-                      f"macro-F1 on the {len(y_test):,} test images: {f1:.4f} ({description.get('params', 0):,} parameters). "
-                      f"Points: {scale}.", leaderboard=board)
+    outcome = Outcome(
+        min(points, check.points),
+        "passed" if points > 0 else "failed",
+        f"macro-F1 on the {len(y_test):,} test images: {f1:.4f} ({description.get('params', 0):,} parameters). "
+        f"Points: {scale}.",
+        leaderboard=board,
+    )
     return outcome
 
 
@@ -637,6 +750,7 @@ CHECK_KINDS: dict[str, Callable[[Check, Context], Outcome]] = {
 
 # ------------------------------------------------------------------ grading a submission
 
+
 def _run_one(check: Check, ctx: Context) -> Outcome:
     started = time.monotonic()
     try:
@@ -647,8 +761,9 @@ def _run_one(check: Check, ctx: Context) -> Outcome:
         outcome = _fail(f"The grader could not run this check ({error}); please tell the course staff.")
     except Exception as error:  # noqa: BLE001 - a grader bug must not cost the other checks
         traceback.print_exc()
-        outcome = _fail(f"The grader hit an internal error on this check ({type(error).__name__}); "
-                        "please tell the course staff.")
+        outcome = _fail(
+            f"The grader hit an internal error on this check ({type(error).__name__}); please tell the course staff."
+        )
     outcome.seconds = time.monotonic() - started
     return outcome
 
@@ -662,16 +777,31 @@ def _test_entry(number: int, check: Check, outcome: Outcome) -> dict:
     if outcome.student_output and check.visibility == "visible":
         lines.append("Your code's output (cut):\n" + outcome.student_output)
     return {
-        "name": check.name, "number": str(number), "score": round(float(outcome.score), 4),
-        "max_score": float(check.points), "status": outcome.status, "output": "\n".join(lines)[:8000],
-        "output_format": "text", "visibility": check.visibility, "tags": [check.id, check.kind],
+        "name": check.name,
+        "number": str(number),
+        "score": round(float(outcome.score), 4),
+        "max_score": float(check.points),
+        "status": outcome.status,
+        "output": "\n".join(lines)[:8000],
+        "output_format": "text",
+        "visibility": check.visibility,
+        "tags": [check.id, check.kind],
     }
 
 
-def grade(submission: str | os.PathLike, *, assignment: str = "fashion_mnist", hidden: bool = False,
-          only: Iterable[str] | None = None, out: str | os.PathLike | None = None, timeout_scale: float = 1.0,
-          workers: int = 2, data_dir: str | None = None, quiet: bool = False,
-          sandbox_options: dict | None = None) -> dict:
+def grade(
+    submission: str | os.PathLike,
+    *,
+    assignment: str = "fashion_mnist",
+    hidden: bool = False,
+    only: Iterable[str] | None = None,
+    out: str | os.PathLike | None = None,
+    timeout_scale: float = 1.0,
+    workers: int = 2,
+    data_dir: str | None = None,
+    quiet: bool = False,
+    sandbox_options: dict | None = None,
+) -> dict:
     """Grade one submission folder; return (and, with ``out``, write) Gradescope's results dict.
 
     ``hidden`` runs the hidden checks too (Gradescope); ``only`` restricts to some check ids
@@ -687,7 +817,9 @@ def grade(submission: str | os.PathLike, *, assignment: str = "fashion_mnist", h
         only = list(only)
         unknown = sorted(set(only) - {c.id for c in rubric.checks})
         if unknown:
-            raise GradingError(f"Unknown check id(s) {', '.join(unknown)}; valid ids: {', '.join(c.id for c in rubric.checks)}.")
+            raise GradingError(
+                f"Unknown check id(s) {', '.join(unknown)}; valid ids: {', '.join(c.id for c in rubric.checks)}."
+            )
         checks = [c for c in checks if c.id in only]
     checks = [Check(**{**c.__dict__, "timeout": c.timeout * timeout_scale}) for c in checks]
     notes = _submission_notes(submission)
@@ -699,9 +831,12 @@ def grade(submission: str | os.PathLike, *, assignment: str = "fashion_mnist", h
         slots.put(slot)
 
     with Sandbox(hide=rubric.hide, slots=max(1, workers), **(sandbox_options or {})) as box:
+
         def run(check: Check) -> tuple[str, Outcome]:
             if check.kind != "model" and not has_homework:
-                return check.id, _fail("No homework.py in the submission (upload homework.py itself, not a folder or zip).")
+                return check.id, _fail(
+                    "No homework.py in the submission (upload homework.py itself, not a folder or zip)."
+                )
             slot = slots.get()
             try:
                 ctx = Context(box, slot, submission, rubric.limits, data_dir, isolation)
@@ -724,7 +859,7 @@ def grade(submission: str | os.PathLike, *, assignment: str = "fashion_mnist", h
         "stdout_visibility": "hidden",
         "tests": tests,
         "leaderboard": [outcomes[c.id].leaderboard for c in checks if outcomes[c.id].leaderboard]
-                       or [{"name": "macro-F1", "value": 0.0, "order": "desc"}],
+        or [{"name": "macro-F1", "value": 0.0, "order": "desc"}],
     }
     if not quiet:
         print(summary_table(results))
@@ -752,13 +887,17 @@ def _isolation_note(isolation: list, rubric: Rubric) -> str:
     hidden = {path for entry in isolation for path in entry.get("hidden", [])}
     uids = {entry.get("uid") for entry in isolation}
     wanted = {str(p.resolve()) for p in rubric.hide if p.exists()}
-    lines = [f"isolation: child uid(s) {sorted(u for u in uids if u is not None)}; "
-             f"hidden folders: {len(hidden)} of {len(wanted)}"]
+    lines = [
+        f"isolation: child uid(s) {sorted(u for u in uids if u is not None)}; "
+        f"hidden folders: {len(hidden)} of {len(wanted)}"
+    ]
     if 0 in uids:
         lines.append("WARNING: student code ran as root; run the grader as root so that it can drop privileges.")
     if wanted - hidden and isolation:
-        lines.append("NOTE: " + ", ".join(sorted(wanted - hidden)) + " could not be hidden from the child "
-                     "(no mount namespace); rely on file permissions (the packaged autograder makes its source 0700).")
+        lines.append(
+            "NOTE: " + ", ".join(sorted(wanted - hidden)) + " could not be hidden from the child "
+            "(no mount namespace); rely on file permissions (the packaged autograder makes its source 0700)."
+        )
     return "\n".join(lines)
 
 
@@ -766,9 +905,18 @@ def summary_table(results: dict) -> str:
     """The human summary: one line per check, then the total."""
     import pandas as pd
 
-    table = pd.DataFrame([{"#": t["number"], "check": t["name"], "visibility": t["visibility"],
-                           "score": f"{t['score']:g}/{t['max_score']:g}", "status": t["status"]}
-                          for t in results["tests"]])
+    table = pd.DataFrame(
+        [
+            {
+                "#": t["number"],
+                "check": t["name"],
+                "visibility": t["visibility"],
+                "score": f"{t['score']:g}/{t['max_score']:g}",
+                "status": t["status"],
+            }
+            for t in results["tests"]
+        ]
+    )
     total = sum(t["max_score"] for t in results["tests"])
     board = results.get("leaderboard") or []
     f1 = f"; model macro-F1 {board[0]['value']:.4f}" if board else ""
@@ -790,9 +938,15 @@ def write_results(results: dict, out: str | os.PathLike) -> Path:
 
 def failure_results(message: str) -> dict:
     """A valid results.json when grading itself failed: 0 points, and a message for the staff."""
-    return {"score": 0.0, "execution_time": 0.0, "output": f"The autograder failed: {message} Please tell the course staff.",
-            "output_format": "text", "stdout_visibility": "hidden", "tests": [],
-            "leaderboard": [{"name": "macro-F1", "value": 0.0, "order": "desc"}]}
+    return {
+        "score": 0.0,
+        "execution_time": 0.0,
+        "output": f"The autograder failed: {message} Please tell the course staff.",
+        "output_format": "text",
+        "stdout_visibility": "hidden",
+        "tests": [],
+        "leaderboard": [{"name": "macro-F1", "value": 0.0, "order": "desc"}],
+    }
 
 
 # ------------------------------------------------------------------ Gradescope package
@@ -834,11 +988,16 @@ def write_package(out: str | os.PathLike, assignment: str = "fashion_mnist", dat
     out.parent.mkdir(parents=True, exist_ok=True)
     from kit.data import FILES, candidate_dirs
 
-    data_folder = next((folder for _, folder in candidate_dirs(data_dir)
-                        if all((folder / name).is_file() for name in FILES.values())), None)
+    data_folder = next(
+        (folder for _, folder in candidate_dirs(data_dir) if all((folder / name).is_file() for name in FILES.values())),
+        None,
+    )
     if data_folder is None:
-        raise GradingError("The Fashion-MNIST files were not found; run `make data` first (the package carries the test set).")
+        raise GradingError(
+            "The Fashion-MNIST files were not found; run `make data` first (the package carries the test set)."
+        )
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+
         def add_text(name: str, text: str, mode: int = 0o644):
             info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
             info.external_attr = (0o100000 | mode) << 16
@@ -858,6 +1017,7 @@ def write_package(out: str | os.PathLike, assignment: str = "fashion_mnist", dat
 
 # ------------------------------------------------------------------ CLI
 
+
 def command(args) -> int:
     """``python -m kit grade``: grade a submission (always writing a valid results.json) or write the package."""
     if args.package:
@@ -865,7 +1025,9 @@ def command(args) -> int:
         print(f"wrote {path} (upload it as the Gradescope autograder; it runs hidden checks too)")
         return 0
     if not args.submission:
-        raise GradingError("Pass a submission folder (python -m kit grade SUBMISSION_DIR --out results.json) or --package OUT.zip.")
+        raise GradingError(
+            "Pass a submission folder (python -m kit grade SUBMISSION_DIR --out results.json) or --package OUT.zip."
+        )
     try:
         grade(args.submission, assignment=args.assignment, hidden=args.hidden, out=args.out)
     except Exception as error:  # noqa: BLE001 - always leave a valid results.json behind

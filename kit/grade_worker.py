@@ -7,6 +7,7 @@ model files with Keras' safe mode ("trusted" tasks: no student file is on disk o
 It writes ``result.json`` (and ``result.npz``) in its own folder. Everything it writes is treated
 by the grader as untrusted data: student code runs in this same process and may rewrite it.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,6 +19,7 @@ RECORD_KIND = "kit-grade-record"
 
 
 # ------------------------------------------------------------------ lock-down (before any import of numpy/keras)
+
 
 def _lock_down(request: dict) -> dict:
     """Hide folders (private mount namespace), cut the network, drop root, set rlimits."""
@@ -48,8 +50,16 @@ def _lock_down(request: dict) -> dict:
                 libc.umount2(staging.encode(), 2)
                 os.rmdir(staging)
             for path in isolation["hide"]:
-                if libc.mount(b"tmpfs", path.encode(), b"tmpfs", ms_rdonly | ms_nosuid | ms_nodev | ms_noexec,
-                              b"size=4k,mode=0555") == 0:
+                if (
+                    libc.mount(
+                        b"tmpfs",
+                        path.encode(),
+                        b"tmpfs",
+                        ms_rdonly | ms_nosuid | ms_nodev | ms_noexec,
+                        b"size=4k,mode=0555",
+                    )
+                    == 0
+                ):
                     applied["hidden"].append(path)
         if libc.unshare(clone_newnet) == 0:
             applied["network"] = "none"
@@ -66,6 +76,7 @@ def _lock_down(request: dict) -> dict:
 
 
 # ------------------------------------------------------------------ plain-data output
+
 
 class Record:
     """Collects the JSON record and the arrays; ``write`` is the last thing the worker does."""
@@ -106,6 +117,7 @@ def as_numeric_array(value, what: str):
 
 
 # ------------------------------------------------------------------ student tasks
+
 
 def _load_homework(path: str):
     import importlib.util
@@ -185,7 +197,9 @@ def task_student(request: dict, record: Record, inputs: dict) -> None:
         try:
             model = keras.Model(inputs_, outputs, name="grader_inception_probe")
         except Exception as error:  # noqa: BLE001
-            raise SubmissionError(f"inception_module's result is not a tensor computed from its input ({error}).") from None
+            raise SubmissionError(
+                f"inception_module's result is not a tensor computed from its input ({error})."
+            ) from None
         _save_model(model, "inception_module", os.path.join(request["work"], request["save_as"]), keras)
     elif action == "best_config":
         config = _call(module, "best_config")
@@ -212,6 +226,7 @@ def _save_model(model, what: str, path: str, keras) -> None:
 
 # ------------------------------------------------------------------ trusted tasks (no student code)
 
+
 def _load_model(path: str, keras):
     """Keras' safe mode only; ``compile=False``: the grader needs predictions, not training state."""
     try:
@@ -219,10 +234,14 @@ def _load_model(path: str, keras):
     except Exception as error:  # noqa: BLE001
         text = str(error)
         if "Lambda" in text or "safe_mode" in text or "unsafe" in text.lower():
-            raise SubmissionError("the model uses a Lambda layer (arbitrary code), which the grader refuses to load; "
-                                  "use built-in Keras layers.") from None
-        raise SubmissionError(f"the model could not be loaded with keras.models.load_model(safe_mode=True) "
-                              f"({type(error).__name__}: {text[:300]}).") from None
+            raise SubmissionError(
+                "the model uses a Lambda layer (arbitrary code), which the grader refuses to load; "
+                "use built-in Keras layers."
+            ) from None
+        raise SubmissionError(
+            f"the model could not be loaded with keras.models.load_model(safe_mode=True) "
+            f"({type(error).__name__}: {text[:300]})."
+        ) from None
 
 
 def _shape(shape) -> list:
@@ -240,14 +259,16 @@ def _describe(model) -> dict:
             output_shape = _shape(layer.output.shape)
         except Exception:  # noqa: BLE001 - a layer used several times has no single output
             output_shape = None
-        layers.append({"class_name": type(layer).__name__, "name": layer.name, "config": config,
-                       "output_shape": output_shape})
+        layers.append(
+            {"class_name": type(layer).__name__, "name": layer.name, "config": config, "output_shape": output_shape}
+        )
     return {
         "class_name": type(model).__name__,
         "params": int(model.count_params()),
         "input_shape": _shape(model.inputs[0].shape) if len(model.inputs) == 1 else None,
         "output_shape": _shape(model.outputs[0].shape) if len(model.outputs) == 1 else None,
-        "n_inputs": len(model.inputs), "n_outputs": len(model.outputs),
+        "n_inputs": len(model.inputs),
+        "n_outputs": len(model.outputs),
         "layers": layers,
         "config": model.get_config(),
     }
@@ -256,19 +277,25 @@ def _describe(model) -> dict:
 def _reference_cnn(keras, input_shape, num_classes):
     """The lecture's CNN-MNIST network, built by the grader to compare outputs with the student's."""
     layers = keras.layers
-    return keras.Sequential([
-        keras.Input(shape=tuple(input_shape)),
-        layers.Conv2D(32, (3, 3), activation="relu"), layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)), layers.Dropout(0.25), layers.Flatten(),
-        layers.Dense(128, activation="relu"), layers.Dropout(0.5), layers.Dense(num_classes, activation="softmax"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input(shape=tuple(input_shape)),
+            layers.Conv2D(32, (3, 3), activation="relu"),
+            layers.Conv2D(64, (3, 3), activation="relu"),
+            layers.MaxPooling2D((2, 2)),
+            layers.Dropout(0.25),
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            layers.Dropout(0.5),
+            layers.Dense(num_classes, activation="softmax"),
+        ]
+    )
 
 
 def task_trusted(request: dict, record: Record, inputs: dict) -> None:
     """Load model files with safe mode and report descriptions and outputs (no student code)."""
-    import numpy as np
-
     import keras
+    import numpy as np
 
     action = request["action"]
     if action == "evaluate_model":
@@ -283,23 +310,33 @@ def task_trusted(request: dict, record: Record, inputs: dict) -> None:
     if x is not None and x.dtype == np.uint8:
         x = x.astype("float32") / 255.0
     for name, model in models.items():
-        record.data[name] = _describe(model) if action != "evaluate_model" else {
-            "input_shape": _shape(model.inputs[0].shape) if len(model.inputs) == 1 else None,
-            "output_shape": _shape(model.outputs[0].shape) if len(model.outputs) == 1 else None,
-            "n_inputs": len(model.inputs), "n_outputs": len(model.outputs), "params": int(model.count_params()),
-        }
+        record.data[name] = (
+            _describe(model)
+            if action != "evaluate_model"
+            else {
+                "input_shape": _shape(model.inputs[0].shape) if len(model.inputs) == 1 else None,
+                "output_shape": _shape(model.outputs[0].shape) if len(model.outputs) == 1 else None,
+                "n_inputs": len(model.inputs),
+                "n_outputs": len(model.outputs),
+                "params": int(model.count_params()),
+            }
+        )
     if action == "describe":
         for index, (name, model) in enumerate(models.items()):
             if x is not None:
                 try:
-                    record.arrays[f"out{index}"] = np.asarray(model.predict(x, verbose=0, batch_size=256), dtype=np.float64)
+                    record.arrays[f"out{index}"] = np.asarray(
+                        model.predict(x, verbose=0, batch_size=256), dtype=np.float64
+                    )
                 except Exception as error:  # noqa: BLE001
                     record.data[name]["predict_error"] = f"{type(error).__name__}: {str(error)[:300]}"
             if request.get("reference_cnn"):
                 reference = _reference_cnn(keras, request["input_shape"], request["num_classes"])
                 try:
                     reference.set_weights(model.get_weights())
-                    record.arrays[f"ref{index}"] = np.asarray(reference.predict(x, verbose=0, batch_size=256), dtype=np.float64)
+                    record.arrays[f"ref{index}"] = np.asarray(
+                        reference.predict(x, verbose=0, batch_size=256), dtype=np.float64
+                    )
                 except Exception as error:  # noqa: BLE001
                     record.data[name]["reference_error"] = f"{type(error).__name__}: {str(error)[:300]}"
     elif action == "transfer":
@@ -307,24 +344,29 @@ def task_trusted(request: dict, record: Record, inputs: dict) -> None:
         try:
             target.set_weights(source.get_weights())
         except Exception as error:  # noqa: BLE001
-            raise SubmissionError(f"the weights of the Sequential model do not fit the functional one ({str(error)[:300]}).") from None
+            raise SubmissionError(
+                f"the weights of the Sequential model do not fit the functional one ({str(error)[:300]})."
+            ) from None
         record.arrays["source"] = np.asarray(source.predict(x, verbose=0, batch_size=256), dtype=np.float64)
         record.arrays["target"] = np.asarray(target.predict(x, verbose=0, batch_size=256), dtype=np.float64)
     elif action == "evaluate_model":
-        (name, model), = models.items()
+        ((name, model),) = models.items()
         shape = record.data[name]["input_shape"]
         if record.data[name]["n_inputs"] != 1 or shape is None or shape[1:] != [28, 28, 1]:
             raise SubmissionError(f"the model takes input of shape {shape}; it must take (None, 28, 28, 1) images.")
         try:
             probabilities = model.predict(x, verbose=0, batch_size=500)
         except Exception as error:  # noqa: BLE001
-            raise SubmissionError(f"the model failed on the test images ({type(error).__name__}: {str(error)[:300]}).") from None
+            raise SubmissionError(
+                f"the model failed on the test images ({type(error).__name__}: {str(error)[:300]})."
+            ) from None
         record.arrays["probabilities"] = np.asarray(probabilities, dtype=np.float32)
     else:
         raise ValueError(f"unknown trusted action {action!r}")
 
 
 # ------------------------------------------------------------------ entry point
+
 
 def main(request_path: str) -> int:
     with open(request_path, encoding="utf-8") as handle:

@@ -8,6 +8,7 @@ as a serializable so that saved models load with ``safe_mode=True`` after ``impo
 
 Feature maps are channels-last (Keras' default ``image_data_format``).
 """
+
 from __future__ import annotations
 
 import math

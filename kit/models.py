@@ -21,11 +21,13 @@ Training speed measured on the course's 2-core CPU (TensorFlow 2.21 backend, Ada
     inception_net          253,354   34.8M       ~220            ~250 s
     vgg_mini(convs_per_stage=1)  391,850  7.7M   ~720            ~75 s
 """
+
 from __future__ import annotations
 
 import inspect
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -522,7 +524,9 @@ def _layer_flops(layer) -> int:
             total += depthwise + out_positions * c_in * layer.depth_multiplier * layer.filters
         elif isinstance(layer, (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)):
             total += math.prod(out_shape[1:-1]) * math.prod(layer.kernel_size) * out_shape[-1]
-        elif isinstance(layer, (keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose)):
+        elif isinstance(
+            layer, (keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose)
+        ):
             total += math.prod(in_shape[1:-1]) * math.prod(layer.kernel_size) * c_in * layer.filters
         elif isinstance(layer, (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)):
             groups = getattr(layer, "groups", 1) or 1

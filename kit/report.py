@@ -8,13 +8,15 @@ pairs and the test images with the highest loss.
 Plots are drawn on ``matplotlib.figure.Figure`` objects (Agg canvas, PNG files), so the
 global pyplot backend of a notebook is never changed.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -69,8 +71,9 @@ def markdown_table(frame: pd.DataFrame, floatfmt: str | dict[str, str] = ".4f", 
     formats = [(floatfmt.get(c, ".4f") if isinstance(floatfmt, dict) else floatfmt) for c in frame.columns]
     header = "| " + " | ".join(_cell(c, "") for c in frame.columns) + " |"
     rule = "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(frame[c]) else "---" for c in frame.columns) + "|"
-    rows = ["| " + " | ".join(_cell(v, f) for v, f in zip(row, formats)) + " |"
-            for row in frame.itertuples(index=False)]
+    rows = [
+        "| " + " | ".join(_cell(v, f) for v, f in zip(row, formats)) + " |" for row in frame.itertuples(index=False)
+    ]
     return "\n".join([header, rule, *rows])
 
 
@@ -102,8 +105,9 @@ def moving_average(values, window: int | None = None) -> pd.Series:
 
 
 # --------------------------------------------------------------------------- plots
-def plot_training_curves(history, path: str | os.PathLike, best_epoch: int | None = None,
-                         window: int | None = None) -> Path:
+def plot_training_curves(
+    history, path: str | os.PathLike, best_epoch: int | None = None, window: int | None = None
+) -> Path:
     """Loss and accuracy (+ validation macro-F1), train vs validation, loss with its moving average.
 
     The gap between the train and validation curves is what the lecture reads: a growing gap
@@ -118,15 +122,23 @@ def plot_training_curves(history, path: str | os.PathLike, best_epoch: int | Non
     smooth = len(frame) >= 3  # with one or two points there is nothing to smooth
     for column, colour, label in (("loss", "tab:blue", "train"), ("val_loss", "tab:orange", "validation")):
         if column in frame:
-            ax_loss.plot(epochs, frame[column], color=colour, alpha=0.35 if smooth else 1.0, marker=".",
-                         label=f"{label} loss")
+            ax_loss.plot(
+                epochs, frame[column], color=colour, alpha=0.35 if smooth else 1.0, marker=".", label=f"{label} loss"
+            )
             if smooth:
-                ax_loss.plot(epochs, moving_average(frame[column], window), color=colour, linewidth=2,
-                             label=f"{label} loss (moving average)")
+                ax_loss.plot(
+                    epochs,
+                    moving_average(frame[column], window),
+                    color=colour,
+                    linewidth=2,
+                    label=f"{label} loss (moving average)",
+                )
     ax_loss.set(title="Loss (cross-entropy)", xlabel="epoch", ylabel="loss")
-    for column, colour, style, label in (("accuracy", "tab:blue", "-", "train accuracy"),
-                                         ("val_accuracy", "tab:orange", "-", "validation accuracy"),
-                                         ("val_macro_f1", "tab:green", "--", "validation macro-F1")):
+    for column, colour, style, label in (
+        ("accuracy", "tab:blue", "-", "train accuracy"),
+        ("val_accuracy", "tab:orange", "-", "validation accuracy"),
+        ("val_macro_f1", "tab:green", "--", "validation macro-F1"),
+    ):
         if column in frame:
             ax_acc.plot(epochs, frame[column], color=colour, linestyle=style, marker=".", label=label)
     ax_acc.set(title="Accuracy and macro-F1", xlabel="epoch", ylabel="score")
@@ -166,10 +178,15 @@ def plot_confusion_matrix(evaluation: Evaluation, path: str | os.PathLike, norma
     fig = _figure(9, 8)
     ax = fig.subplots()
     ConfusionMatrixDisplay(matrix, display_labels=list(evaluation.class_names)).plot(
-        ax=ax, cmap="Blues", xticks_rotation=45, values_format=".2f" if normalize else "d", colorbar=True)
-    title = "Confusion matrix (each row sums to 1: recall on the diagonal)" if normalize else "Confusion matrix (counts)"
-    ax.set_title(f"{title}\naccuracy {evaluation.accuracy:.4f}, macro-F1 {evaluation.macro_f1:.4f}, "
-                 f"{evaluation.n_test:,} test images")
+        ax=ax, cmap="Blues", xticks_rotation=45, values_format=".2f" if normalize else "d", colorbar=True
+    )
+    title = (
+        "Confusion matrix (each row sums to 1: recall on the diagonal)" if normalize else "Confusion matrix (counts)"
+    )
+    ax.set_title(
+        f"{title}\naccuracy {evaluation.accuracy:.4f}, macro-F1 {evaluation.macro_f1:.4f}, "
+        f"{evaluation.n_test:,} test images"
+    )
     return _save(fig, path)
 
 
@@ -192,7 +209,9 @@ def plot_top_losses(evaluation: Evaluation, x, path: str | os.PathLike, n: int =
     """Grid of the test images the model got most wrong: true / predicted class, probability, loss."""
     x = np.asarray(x)
     if len(x) != evaluation.n_test:
-        raise ValueError(f"x has {len(x)} images but the evaluation has {evaluation.n_test}; pass the evaluated images.")
+        raise ValueError(
+            f"x has {len(x)} images but the evaluation has {evaluation.n_test}; pass the evaluated images."
+        )
     n = max(1, min(int(n), evaluation.n_test))
     columns = math.ceil(math.sqrt(n))
     rows = math.ceil(n / columns)
@@ -205,9 +224,12 @@ def plot_top_losses(evaluation: Evaluation, x, path: str | os.PathLike, n: int =
         image = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
         ax.imshow(image, cmap="gray_r" if image.ndim == 2 else None, vmin=0, vmax=high)
         true, pred = evaluation.y_true[index], evaluation.y_pred[index]
-        ax.set_title(f"#{index} true: {names[true]}\npred: {names[pred]} "
-                     f"p={evaluation.probabilities[index, pred]:.2f}\nloss {evaluation.losses[index]:.2f}",
-                     fontsize=7, color="tab:red" if true != pred else "black")
+        ax.set_title(
+            f"#{index} true: {names[true]}\npred: {names[pred]} "
+            f"p={evaluation.probabilities[index, pred]:.2f}\nloss {evaluation.losses[index]:.2f}",
+            fontsize=7,
+            color="tab:red" if true != pred else "black",
+        )
     for ax in axes:
         ax.axis("off")
     fig.suptitle("Top losses: true class / predicted class, p(predicted), cross-entropy")
@@ -218,34 +240,66 @@ def plot_top_losses(evaluation: Evaluation, x, path: str | os.PathLike, n: int =
 def metrics_tables(evaluation: Evaluation, n_confused: int = 10) -> str:
     """Markdown: summary metrics, per-class P/R/F1/support, and the most-confused pairs."""
     e = evaluation
-    summary = pd.DataFrame({
-        "metric": ["test images", "accuracy", "top-2 accuracy", "mean cross-entropy",
-                   "macro precision", "macro recall", "macro-F1",
-                   "weighted precision", "weighted recall", "weighted F1"],
-        "value": [f"{e.n_test:,}", *(f"{v:.4f}" for v in (
-            e.accuracy, e.top2_accuracy, e.loss, e.macro_precision, e.macro_recall, e.macro_f1,
-            e.weighted_precision, e.weighted_recall, e.weighted_f1))],
-    })
+    summary = pd.DataFrame(
+        {
+            "metric": [
+                "test images",
+                "accuracy",
+                "top-2 accuracy",
+                "mean cross-entropy",
+                "macro precision",
+                "macro recall",
+                "macro-F1",
+                "weighted precision",
+                "weighted recall",
+                "weighted F1",
+            ],
+            "value": [
+                f"{e.n_test:,}",
+                *(
+                    f"{v:.4f}"
+                    for v in (
+                        e.accuracy,
+                        e.top2_accuracy,
+                        e.loss,
+                        e.macro_precision,
+                        e.macro_recall,
+                        e.macro_f1,
+                        e.weighted_precision,
+                        e.weighted_recall,
+                        e.weighted_f1,
+                    )
+                ),
+            ],
+        }
+    )
     confused_with = []
     for c in range(e.num_classes):
         row = e.confusion[c].copy()
         row[c] = 0
         confused_with.append(f"{e.class_names[int(row.argmax())]} ({int(row.max())})" if row.max() > 0 else "")
-    per_class = pd.DataFrame({
-        "class": e.class_names, "precision": e.precision, "recall": e.recall, "F1": e.f1,
-        "support": e.support, "most often mistaken for": confused_with,
-    })
-    parts = ["#### Summary", "", markdown_table(summary), "",
-             "#### Per class", "", markdown_table(per_class), ""]
+    per_class = pd.DataFrame(
+        {
+            "class": e.class_names,
+            "precision": e.precision,
+            "recall": e.recall,
+            "F1": e.f1,
+            "support": e.support,
+            "most often mistaken for": confused_with,
+        }
+    )
+    parts = ["#### Summary", "", markdown_table(summary), "", "#### Per class", "", markdown_table(per_class), ""]
     pairs = e.most_confused[:n_confused]
     parts += [f"#### Most-confused pairs (top {len(pairs)} of {len(e.most_confused)})", ""]
     if pairs:
-        confused = pd.DataFrame({
-            "true": [e.class_names[t] for t, _, _ in pairs],
-            "predicted": [e.class_names[p] for _, p, _ in pairs],
-            "count": [n for _, _, n in pairs],
-            "share of true class": [f"{n / max(1, e.support[t]):.1%}" for t, _, n in pairs],
-        })
+        confused = pd.DataFrame(
+            {
+                "true": [e.class_names[t] for t, _, _ in pairs],
+                "predicted": [e.class_names[p] for _, p, _ in pairs],
+                "count": [n for _, _, n in pairs],
+                "share of true class": [f"{n / max(1, e.support[t]):.1%}" for t, _, n in pairs],
+            }
+        )
         parts.append(markdown_table(confused))
     else:
         parts.append("No test image was misclassified.")
@@ -258,8 +312,10 @@ def _read_json(path: Path) -> dict:
         with open(path, encoding="utf-8") as handle:
             return json.load(handle)
     except json.JSONDecodeError as error:
-        raise ValueError(f"'{path}' is not valid JSON ({error.msg} at line {error.lineno}); "
-                         "re-create it with `python -m kit report`.") from None
+        raise ValueError(
+            f"'{path}' is not valid JSON ({error.msg} at line {error.lineno}); "
+            "re-create it with `python -m kit report`."
+        ) from None
 
 
 def _check_run_dir(run_dir) -> Path:
@@ -282,8 +338,14 @@ def _describe_model(model) -> pd.DataFrame:
                 shape = str(tuple(layer.output.shape))
             except Exception:
                 shape = "?"
-            rows.append({"layer": layer.name, "type": type(layer).__name__, "output shape": shape,
-                         "params": int(layer.count_params())})
+            rows.append(
+                {
+                    "layer": layer.name,
+                    "type": type(layer).__name__,
+                    "output shape": shape,
+                    "params": int(layer.count_params()),
+                }
+            )
         return pd.DataFrame(rows)
 
 
@@ -322,9 +384,12 @@ def _training_section(training: dict, environment: dict, history: pd.DataFrame |
             verdict = "validation above train: dropout/augmentation act only while training; the model may train longer"
         else:
             verdict = "a small gap: if both accuracies are low, the model underfits; train longer or use a bigger model"
-        lines += [f"Best validation accuracy {best['val_accuracy']:.4f} at epoch {_epoch(best['epoch'])}. "
-                  f"Last epoch: train accuracy {last['accuracy']:.4f}, validation accuracy "
-                  f"{last['val_accuracy']:.4f}, gap {gap:+.4f}; {verdict} (lecture recipe, step 6).", ""]
+        lines += [
+            f"Best validation accuracy {best['val_accuracy']:.4f} at epoch {_epoch(best['epoch'])}. "
+            f"Last epoch: train accuracy {last['accuracy']:.4f}, validation accuracy "
+            f"{last['val_accuracy']:.4f}, gap {gap:+.4f}; {verdict} (lecture recipe, step 6).",
+            "",
+        ]
     return lines
 
 
@@ -335,13 +400,19 @@ def _test_data(config: dict, data_dir=None):
     seed = int(config.get("seed", 0) or 0)
     data = load_fashion_mnist(data_dir, validation_size=int(config.get("validation_size", 5000)), seed=seed)
     if config.get("train_size") or config.get("test_size"):  # as kit.train's smoke runs do
-        data = data.subset(train=config.get("train_size") or len(data.y_train), val=None,
-                           test=config.get("test_size"), seed=seed)
+        data = data.subset(
+            train=config.get("train_size") or len(data.y_train), val=None, test=config.get("test_size"), seed=seed
+        )
     return data
 
 
-def write_report(run_dir: str | os.PathLike, data=None, *, data_dir: str | os.PathLike | None = None,
-                 evaluation: Evaluation | None = None) -> Path:
+def write_report(
+    run_dir: str | os.PathLike,
+    data=None,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    evaluation: Evaluation | None = None,
+) -> Path:
     """Write ``report.md``, ``metrics.json`` and the PNGs into a run folder; return report.md's path.
 
     Everything comes from the folder (config.json, history.csv, model.keras loaded in safe mode)
@@ -351,8 +422,10 @@ def write_report(run_dir: str | os.PathLike, data=None, *, data_dir: str | os.Pa
     """
     run = _check_run_dir(run_dir)
     if not (run / MODEL_FILE).is_file():
-        raise ValueError(f"run folder '{run_dir}' has no {MODEL_FILE}; train it first "
-                         f"(`python -m kit train --out {run_dir}`) or pass another run folder.")
+        raise ValueError(
+            f"run folder '{run_dir}' has no {MODEL_FILE}; train it first "
+            f"(`python -m kit train --out {run_dir}`) or pass another run folder."
+        )
     record = _read_json(run / CONFIG_FILE) if (run / CONFIG_FILE).is_file() else {}
     config = record.get("config", {}) or {}
     environment = record.get("environment", {}) or {}
@@ -410,21 +483,43 @@ def _weakest(e: Evaluation, n: int = 3) -> str:
     return f"Weakest classes: {classes}{pair}. That is where the model should improve first."
 
 
-def _report_text(run: Path, config: dict, environment: dict, training: dict, history, model,
-                 evaluation: Evaluation, pictures: dict[str, str]) -> str:
+def _report_text(
+    run: Path,
+    config: dict,
+    environment: dict,
+    training: dict,
+    history,
+    model,
+    evaluation: Evaluation,
+    pictures: dict[str, str],
+) -> str:
     e = evaluation
     name = config.get("model") or getattr(model, "name", "model")
     flops = "n/a" if e.flops is None else f"{e.flops:,}"
     lines = [
-        f"# Run report: {run.name}", "",
+        f"# Run report: {run.name}",
+        "",
         f"Model **{name}**: test accuracy **{e.accuracy:.4f}**, macro-F1 **{e.macro_f1:.4f}** "
-        f"on {e.n_test:,} test images; {e.params:,} parameters, {flops} multiply-adds per image.", "",
-        "## Configuration", "",
+        f"on {e.n_test:,} test images; {e.params:,} parameters, {flops} multiply-adds per image.",
+        "",
+        "## Configuration",
+        "",
     ]
     if config:
-        lines += [markdown_table(pd.DataFrame({"setting": list(config), "value": [
-            json.dumps(v) if isinstance(v, (dict, list)) else (_fmt(v) if v != "" else "none")
-            for v in config.values()]})), ""]
+        lines += [
+            markdown_table(
+                pd.DataFrame(
+                    {
+                        "setting": list(config),
+                        "value": [
+                            json.dumps(v) if isinstance(v, (dict, list)) else (_fmt(v) if v != "" else "none")
+                            for v in config.values()
+                        ],
+                    }
+                )
+            ),
+            "",
+        ]
     else:
         lines += [f"No {CONFIG_FILE} in this run folder.", ""]
     versions = environment.get("versions", {}) or {}
@@ -438,23 +533,43 @@ def _report_text(run: Path, config: dict, environment: dict, training: dict, his
         lines += [f"![learning-rate schedule]({pictures['learning_rate']})", ""]
 
     table = _describe_model(model)
-    lines += ["## Model", "",
-              f"{e.params:,} parameters "
-              f"({sum(int(np.prod(w.shape)) for w in model.trainable_weights):,} trainable), "
-              f"{flops} multiply-adds per image.", "",
-              markdown_table(table), ""]
+    lines += [
+        "## Model",
+        "",
+        f"{e.params:,} parameters "
+        f"({sum(int(np.prod(w.shape)) for w in model.trainable_weights):,} trainable), "
+        f"{flops} multiply-adds per image.",
+        "",
+        markdown_table(table),
+        "",
+    ]
 
-    lines += ["## Test-set metrics", "", metrics_tables(e), "",
-              _weakest(e), "",
-              f"![confusion matrix]({pictures['confusion_matrix']})", "",
-              f"![normalised confusion matrix]({pictures['confusion_matrix_normalized']})", "",
-              f"![F1 per class]({pictures['per_class_f1']})", ""]
+    lines += [
+        "## Test-set metrics",
+        "",
+        metrics_tables(e),
+        "",
+        _weakest(e),
+        "",
+        f"![confusion matrix]({pictures['confusion_matrix']})",
+        "",
+        f"![normalised confusion matrix]({pictures['confusion_matrix_normalized']})",
+        "",
+        f"![F1 per class]({pictures['per_class_f1']})",
+        "",
+    ]
     if "top_losses" in pictures:
-        lines += ["## Top losses", "",
-                  "The test images the model got most wrong (highest cross-entropy): look for label noise "
-                  "and for look-alike classes.", "",
-                  markdown_table(e.top_loss_table(16).astype({"index": str})), "",
-                  f"![top losses]({pictures['top_losses']})", ""]
+        lines += [
+            "## Top losses",
+            "",
+            "The test images the model got most wrong (highest cross-entropy): look for label noise "
+            "and for look-alike classes.",
+            "",
+            markdown_table(e.top_loss_table(16).astype({"index": str})),
+            "",
+            f"![top losses]({pictures['top_losses']})",
+            "",
+        ]
     lines += ["## scikit-learn classification report", "", "```", e.report_text.rstrip(), "```", ""]
     return "\n".join(lines)
 
@@ -466,18 +581,24 @@ def compare(run_dirs: Iterable[str | os.PathLike]) -> pd.DataFrame:
     for run_dir in run_dirs:
         run = _check_run_dir(run_dir)
         if not (run / METRICS_FILE).is_file():
-            raise ValueError(f"run folder '{run_dir}' has no {METRICS_FILE}; create it with "
-                             f"`python -m kit report {run_dir}`.")
+            raise ValueError(
+                f"run folder '{run_dir}' has no {METRICS_FILE}; create it with `python -m kit report {run_dir}`."
+            )
         metrics = _read_json(run / METRICS_FILE)
         record = _read_json(run / CONFIG_FILE) if (run / CONFIG_FILE).is_file() else {}
         config, training = record.get("config", {}) or {}, record.get("training", {}) or {}
         epochs = training.get("epochs")
         if epochs is None and (run / HISTORY_FILE).is_file():
             epochs = len(pd.read_csv(run / HISTORY_FILE))
-        row = {"run": str(run_dir), "model": config.get("model", "?"), "params": metrics.get("params"),
-               "epochs": epochs, "time_s": None if training.get("train_seconds") is None
-               else round(float(training["train_seconds"]), 1),
-               "accuracy": metrics.get("accuracy"), "macro_f1": metrics.get("macro_f1")}
+        row = {
+            "run": str(run_dir),
+            "model": config.get("model", "?"),
+            "params": metrics.get("params"),
+            "epochs": epochs,
+            "time_s": None if training.get("train_seconds") is None else round(float(training["train_seconds"]), 1),
+            "accuracy": metrics.get("accuracy"),
+            "macro_f1": metrics.get("macro_f1"),
+        }
         for item in metrics.get("per_class", []):
             row[f"F1 {item['class']}"] = item["f1"]
         rows.append(row)

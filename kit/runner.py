@@ -9,6 +9,7 @@ not written yet is reported as "step N: implement `name` in homework.py" and the
 still run. Everything lands in one folder: a run folder per model (kit.train), `report.md`
 (one document) and `summary.json` (the same numbers, for the grader).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -19,10 +20,11 @@ import shutil
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -50,20 +52,21 @@ class HomeworkPreset:
     """
 
     name: str
-    train: int | None          # training images (None: all 55,000)
-    val: int | None            # validation images (None: all 5,000)
-    test: int | None           # test images (None: all 10,000)
-    cnn_epochs: int            # step 5
-    inception_epochs: int      # step 6
-    best_epochs: int           # step 7 (replaces best_config()'s epochs)
-    batch_size: int = 128      # steps 5 and 6 (step 7 keeps best_config()'s)
+    train: int | None  # training images (None: all 55,000)
+    val: int | None  # validation images (None: all 5,000)
+    test: int | None  # test images (None: all 10,000)
+    cnn_epochs: int  # step 5
+    inception_epochs: int  # step 6
+    best_epochs: int  # step 7 (replaces best_config()'s epochs)
+    batch_size: int = 128  # steps 5 and 6 (step 7 keeps best_config()'s)
     learning_rate: float = 1e-3
-    precision: str = "auto"    # kit.train: "auto" measures float32 against mixed precision
+    precision: str = "auto"  # kit.train: "auto" measures float32 against mixed precision
 
 
 PRESETS = {
-    "smoke": HomeworkPreset("smoke", train=500, val=200, test=500, cnn_epochs=1, inception_epochs=1, best_epochs=2,
-                            precision="float32"),
+    "smoke": HomeworkPreset(
+        "smoke", train=500, val=200, test=500, cnn_epochs=1, inception_epochs=1, best_epochs=2, precision="float32"
+    ),
     "quick": HomeworkPreset("quick", train=None, val=None, test=None, cnn_epochs=3, inception_epochs=2, best_epochs=8),
     "full": HomeworkPreset("full", train=None, val=None, test=None, cnn_epochs=15, inception_epochs=15, best_epochs=60),
 }
@@ -82,8 +85,10 @@ def resolve_impl(impl: str | None = None, root: Path = REPO_ROOT) -> Path:
     if path.is_dir():
         path = path / "homework.py"
     if not path.is_file():
-        raise ValueError(f"No homework.py at '{path}'; --impl takes solutions, assignments, "
-                         f"or a folder (or .py file) with your homework.py.")
+        raise ValueError(
+            f"No homework.py at '{path}'; --impl takes solutions, assignments, "
+            f"or a folder (or .py file) with your homework.py."
+        )
     return path.resolve()
 
 
@@ -98,8 +103,9 @@ def load_homework(path: str | Path) -> ModuleType:
         spec.loader.exec_module(module)
     except Exception as error:
         del sys.modules[name]
-        raise KitError(f"{path} does not import ({type(error).__name__}: {error}); "
-                       f"fix it, then run the homework again.") from error
+        raise KitError(
+            f"{path} does not import ({type(error).__name__}: {error}); fix it, then run the homework again."
+        ) from error
     return module
 
 
@@ -127,8 +133,9 @@ class StepLog:
         except NotImplementedError:
             self.add(step, name, "todo", f"step {step}: implement `{name}` in homework.py")
         except Exception as error:  # a student's bug must not stop the other steps
-            self.add(step, name, "error", f"step {step}: `{name}` raised {type(error).__name__}: {error}"
-                                          f" ({_where(error)})")
+            self.add(
+                step, name, "error", f"step {step}: `{name}` raised {type(error).__name__}: {error} ({_where(error)})"
+            )
         return MISSING
 
     def guard(self, step: int, what: str, action: Callable[[], Any]):
@@ -174,15 +181,28 @@ def homework_config(preset: HomeworkPreset, name: str, epochs: int):
     """
     from kit.train import TrainConfig
 
-    return TrainConfig(name=name, model=name, optimizer="adam", learning_rate=preset.learning_rate, epochs=epochs,
-                       batch_size=preset.batch_size, monitor="val_macro_f1", precision=preset.precision)
+    return TrainConfig(
+        name=name,
+        model=name,
+        optimizer="adam",
+        learning_rate=preset.learning_rate,
+        epochs=epochs,
+        batch_size=preset.batch_size,
+        monitor="val_macro_f1",
+        precision=preset.precision,
+    )
 
 
 def _model_entry(run, **extra) -> dict:
     """summary.json's entry for one model: the metrics.json contract + params, epochs, train_seconds."""
     entry = run.evaluation.to_dict()
-    entry.update(params=int(run.model.count_params()), epochs=int(len(run.history)),
-                 train_seconds=round(float(run.train_seconds), 2), run_dir=str(run.run_dir), **extra)
+    entry.update(
+        params=int(run.model.count_params()),
+        epochs=int(len(run.history)),
+        train_seconds=round(float(run.train_seconds), 2),
+        run_dir=str(run.run_dir),
+        **extra,
+    )
     return entry
 
 
@@ -190,15 +210,18 @@ def _write_run_report(run, data, log: StepLog, step: int) -> None:
     """The run folder's own report.md and plots (confusion matrices, per-class F1, top losses)."""
     from kit.report import write_report
 
-    log.guard(step, f"report of {Path(run.run_dir).name}",
-              lambda: write_report(run.run_dir, data, evaluation=run.evaluation))
+    log.guard(
+        step, f"report of {Path(run.run_dir).name}", lambda: write_report(run.run_dir, data, evaluation=run.evaluation)
+    )
 
 
 # --------------------------------------------------------------------------- the steps
 def step_dataset(homework, data, out_dir: Path, log: StepLog) -> dict:
     """Step 1: the kit's dataset report, and the student's `dataset_summary` checked against numpy."""
     result: dict[str, Any] = {
-        "source": data.source, "class_names": list(data.class_names), "input_shape": list(data.input_shape),
+        "source": data.source,
+        "class_names": list(data.class_names),
+        "input_shape": list(data.input_shape),
         "sizes": {"train": int(len(data.y_train)), "validation": int(len(data.y_val)), "test": int(len(data.y_test))},
     }
 
@@ -210,8 +233,11 @@ def step_dataset(homework, data, out_dir: Path, log: StepLog) -> dict:
     exploration = log.guard(1, "the dataset report (kit.explore)", explore)
     if exploration is not MISSING:
         log.add(1, "exploration", "ok", f"step 1: dataset report in {out_dir / 'dataset' / 'dataset.md'}")
-    result["exploration"] = None if exploration is MISSING else _jsonable(
-        {key: exploration.get(key) for key in ("findings", "images", "shapes")})
+    result["exploration"] = (
+        None
+        if exploration is MISSING
+        else _jsonable({key: exploration.get(key) for key in ("findings", "images", "shapes")})
+    )
 
     table = log.call(homework, 1, "dataset_summary", data.x_train, data.y_train, data.class_names)
     if table is MISSING:
@@ -223,18 +249,24 @@ def step_dataset(homework, data, out_dir: Path, log: StepLog) -> dict:
         "std": np.array([pixels[data.y_train == c].astype(np.float64).std() for c in range(data.num_classes)]),
     }
     try:
-        ok = (list(table.index) == list(data.class_names)
-              and np.array_equal(np.asarray(table["count"]), reference["count"])
-              and np.allclose(np.asarray(table["mean"], dtype=np.float64), reference["mean"], rtol=1e-4)
-              and np.allclose(np.asarray(table["std"], dtype=np.float64), reference["std"], rtol=1e-4))
+        ok = (
+            list(table.index) == list(data.class_names)
+            and np.array_equal(np.asarray(table["count"]), reference["count"])
+            and np.allclose(np.asarray(table["mean"], dtype=np.float64), reference["mean"], rtol=1e-4)
+            and np.allclose(np.asarray(table["std"], dtype=np.float64), reference["std"], rtol=1e-4)
+        )
         reason = "index (class names), count, mean or std per class differ from numpy's"
         result["summary"] = _jsonable(table.reset_index().to_dict(orient="records"))
         table.to_csv(out_dir / "dataset_summary.csv")
     except Exception as error:
         ok, reason = False, f"the result is not a DataFrame with count, mean and std ({type(error).__name__}: {error})"
     result["summary_ok"] = bool(ok)
-    log.add(1, "dataset_summary", "ok" if ok else "check failed",
-            "step 1: dataset_summary " + ("matches numpy's count, mean and std per class" if ok else f": {reason}"))
+    log.add(
+        1,
+        "dataset_summary",
+        "ok" if ok else "check failed",
+        "step 1: dataset_summary " + ("matches numpy's count, mean and std per class" if ok else f": {reason}"),
+    )
     return result
 
 
@@ -257,17 +289,26 @@ def step_two_styles(homework, data, log: StepLog) -> tuple[dict, Any, Any]:
         params = int(model.count_params())
         result[name] = {"params": params, "layers": len(model.layers), "class": type(model).__name__}
         if expected and params != expected:
-            log.add(3, builder, "check failed", f"step 3: {builder} has {params:,} parameters; "
-                                                f"the CNN-MNIST example has {expected:,}")
+            log.add(
+                3,
+                builder,
+                "check failed",
+                f"step 3: {builder} has {params:,} parameters; the CNN-MNIST example has {expected:,}",
+            )
         if name == "cnn_sequential" and not isinstance(model, keras.Sequential):
             log.add(3, builder, "check failed", "step 3: build_cnn_sequential should return a keras.Sequential")
     sequential, functional = built["cnn_sequential"], built["cnn_functional"]
     if sequential is not MISSING and functional is not MISSING:
         check = result["equal_outputs"] = same_network(sequential, functional, data.x_val[:256])
-        log.add(3, "build_cnn_functional", "ok" if check["equal"] else "check failed",
-                "step 3: the Sequential and functional CNNs give the same outputs with shared weights "
-                f"(max difference {check['max_abs_difference']:.1e})" if check["equal"] else
-                f"step 3: the two styles are not the same network: {check['reason']}")
+        log.add(
+            3,
+            "build_cnn_functional",
+            "ok" if check["equal"] else "check failed",
+            "step 3: the Sequential and functional CNNs give the same outputs with shared weights "
+            f"(max difference {check['max_abs_difference']:.1e})"
+            if check["equal"]
+            else f"step 3: the two styles are not the same network: {check['reason']}",
+        )
     return result, sequential, functional
 
 
@@ -276,15 +317,21 @@ def same_network(model_a, model_b, x, atol: float = 1e-5) -> dict:
     try:
         model_b.set_weights(model_a.get_weights())
     except Exception as error:
-        return {"equal": False, "max_abs_difference": None,
-                "reason": f"the weights do not transfer ({type(error).__name__}: {error}); same layers in the same order?"}
+        return {
+            "equal": False,
+            "max_abs_difference": None,
+            "reason": f"the weights do not transfer ({type(error).__name__}: {error}); same layers in the same order?",
+        }
     a = np.asarray(model_a.predict(x, verbose=0), dtype=np.float64)
     b = np.asarray(model_b.predict(x, verbose=0), dtype=np.float64)
     if a.shape != b.shape:
         return {"equal": False, "max_abs_difference": None, "reason": f"output shapes differ: {a.shape} vs {b.shape}"}
     difference = float(np.max(np.abs(a - b))) if a.size else 0.0
-    return {"equal": difference <= atol, "max_abs_difference": difference,
-            "reason": "" if difference <= atol else f"predictions differ by up to {difference:.3g}"}
+    return {
+        "equal": difference <= atol,
+        "max_abs_difference": difference,
+        "reason": "" if difference <= atol else f"predictions differ by up to {difference:.3g}",
+    }
 
 
 def transfer_run(functional, source_run, data, out_dir: Path):
@@ -309,8 +356,14 @@ def transfer_run(functional, source_run, data, out_dir: Path):
     record["training"] = {**record.get("training", {}), "train_seconds": 0.0, "weights_from": "cnn_sequential"}
     (run_dir / "config.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
     (run_dir / "metrics.json").write_text(json.dumps(evaluation.to_dict(), indent=2), encoding="utf-8")
-    return Run(run_dir=run_dir, model=functional, history=source_run.history, config=source_run.config,
-               evaluation=evaluation, train_seconds=0.0)
+    return Run(
+        run_dir=run_dir,
+        model=functional,
+        history=source_run.history,
+        config=source_run.config,
+        evaluation=evaluation,
+        train_seconds=0.0,
+    )
 
 
 def inception_module_check(homework, log: StepLog) -> dict:
@@ -328,8 +381,12 @@ def inception_module_check(homework, log: StepLog) -> dict:
         log.add(6, "inception_module", "check failed", f"step 6: inception_module did not return a tensor ({error})")
         return {}
     ok = shape == (12, 12, 256)
-    log.add(6, "inception_module", "ok" if ok else "check failed",
-            f"step 6: inception_module on a 12x12x64 map gives {shape}" + ("" if ok else "; expected (12, 12, 256)"))
+    log.add(
+        6,
+        "inception_module",
+        "ok" if ok else "check failed",
+        f"step 6: inception_module on a 12x12x64 map gives {shape}" + ("" if ok else "; expected (12, 12, 256)"),
+    )
     return {"output_shape": list(shape), "params": params, "ok": ok}
 
 
@@ -347,30 +404,55 @@ def student_metrics_check(homework, y_true, y_pred, num_classes: int, log: StepL
     if cm is not MISSING:
         equal = np.shape(cm) == reference_cm.shape and np.array_equal(np.asarray(cm), reference_cm)
         result["confusion_matrix_matches_sklearn"] = bool(equal)
-        log.add(6, "confusion_matrix", "ok" if equal else "check failed",
-                "step 6: confusion_matrix " + ("equals scikit-learn's" if equal else "differs from scikit-learn's "
-                                               "confusion_matrix(y_true, y_pred, labels=range(num_classes))"))
+        log.add(
+            6,
+            "confusion_matrix",
+            "ok" if equal else "check failed",
+            "step 6: confusion_matrix "
+            + (
+                "equals scikit-learn's"
+                if equal
+                else "differs from scikit-learn's confusion_matrix(y_true, y_pred, labels=range(num_classes))"
+            ),
+        )
     scores = log.call(homework, 6, "f1_scores", reference_cm)
     if scores is not MISSING:
         try:
             per_class, macro = scores
             per_class = np.asarray(per_class, dtype=np.float64)
-            equal = per_class.shape == reference_f1.shape and np.allclose(per_class, reference_f1, atol=1e-6) \
+            equal = (
+                per_class.shape == reference_f1.shape
+                and np.allclose(per_class, reference_f1, atol=1e-6)
                 and abs(float(macro) - reference_macro) <= 1e-6
+            )
             result.update(student_macro_f1=float(macro), student_f1=per_class.tolist())
         except Exception as error:
             equal = False
             result["f1_error"] = f"{type(error).__name__}: {error}"
         result["f1_matches_sklearn"] = bool(equal)
-        log.add(6, "f1_scores", "ok" if equal else "check failed",
-                "step 6: f1_scores " + ("equal scikit-learn's, per class and macro" if equal else
-                                        "differ from scikit-learn's f1_score(average=None / 'macro', zero_division=0)"))
+        log.add(
+            6,
+            "f1_scores",
+            "ok" if equal else "check failed",
+            "step 6: f1_scores "
+            + (
+                "equal scikit-learn's, per class and macro"
+                if equal
+                else "differ from scikit-learn's f1_score(average=None / 'macro', zero_division=0)"
+            ),
+        )
     return result
 
 
 # --------------------------------------------------------------------------- the whole homework
-def run_homework(impl: str | None = None, preset: str = "quick", out: str | Path = "runs/homework", *,
-                 data_dir: str | None = None, echo: Callable[[str], None] = print) -> dict:
+def run_homework(
+    impl: str | None = None,
+    preset: str = "quick",
+    out: str | Path = "runs/homework",
+    *,
+    data_dir: str | None = None,
+    echo: Callable[[str], None] = print,
+) -> dict:
     """Run every homework step; write `out/summary.json` and `out/report.md`; return the summary."""
     if preset not in PRESETS:
         raise ValueError(f"Unknown preset '{preset}'; valid names: {', '.join(PRESETS)}.")
@@ -392,18 +474,30 @@ def run_homework(impl: str | None = None, preset: str = "quick", out: str | Path
         data = data.subset(train=settings.train, val=settings.val, test=settings.test, seed=0)
 
     summary: dict[str, Any] = {"preset": preset, "impl": str(path), **environment.describe()}
-    summary["dataset"] = step_dataset(homework, data, out_dir, log)                     # step 1
+    summary["dataset"] = step_dataset(homework, data, out_dir, log)  # step 1
     summary["two_styles"], sequential, functional = step_two_styles(homework, data, log)  # step 3
     runs: dict[str, Any] = {}
 
     def train_student(step: int, name: str, builder: str, epochs: int):
-        run = log.guard(step, f"training {name}", lambda: train_model(
-            name, homework_config(settings, name, epochs), data, out_dir,
-            build=lambda: getattr(homework, builder)(data.input_shape, data.num_classes)))
+        run = log.guard(
+            step,
+            f"training {name}",
+            lambda: train_model(
+                name,
+                homework_config(settings, name, epochs),
+                data,
+                out_dir,
+                build=lambda: getattr(homework, builder)(data.input_shape, data.num_classes),
+            ),
+        )
         if run is not MISSING:
             runs[name] = run
-            log.add(step, name, "ok", f"step {step}: {name} trained {len(run.history)} epochs: "
-                                      f"test macro-F1 {run.evaluation.macro_f1:.4f}")
+            log.add(
+                step,
+                name,
+                "ok",
+                f"step {step}: {name} trained {len(run.history)} epochs: test macro-F1 {run.evaluation.macro_f1:.4f}",
+            )
 
     # Step 5: the CNN-MNIST example trained on Fashion-MNIST. The functional twin gets the
     # trained Sequential weights (step 3's check, now on the whole test set); it is trained on its
@@ -412,13 +506,25 @@ def run_homework(impl: str | None = None, preset: str = "quick", out: str | Path
         train_student(5, "cnn_sequential", "build_cnn_sequential", settings.cnn_epochs)
     if functional is not MISSING:
         if "cnn_sequential" in runs:
-            run = log.guard(5, "copying cnn_sequential's weights into cnn_functional", lambda: transfer_run(
-                homework.build_cnn_functional(data.input_shape, data.num_classes), runs["cnn_sequential"],
-                data, out_dir))
+            run = log.guard(
+                5,
+                "copying cnn_sequential's weights into cnn_functional",
+                lambda: transfer_run(
+                    homework.build_cnn_functional(data.input_shape, data.num_classes),
+                    runs["cnn_sequential"],
+                    data,
+                    out_dir,
+                ),
+            )
             if run is not MISSING:
                 runs["cnn_functional"] = run
-                log.add(5, "cnn_functional", "ok", "step 5: cnn_functional with cnn_sequential's trained weights: "
-                                                   f"test macro-F1 {run.evaluation.macro_f1:.4f}")
+                log.add(
+                    5,
+                    "cnn_functional",
+                    "ok",
+                    "step 5: cnn_functional with cnn_sequential's trained weights: "
+                    f"test macro-F1 {run.evaluation.macro_f1:.4f}",
+                )
         if "cnn_functional" not in runs:
             train_student(5, "cnn_functional", "build_cnn_functional", settings.cnn_epochs)
 
@@ -438,32 +544,53 @@ def run_homework(impl: str | None = None, preset: str = "quick", out: str | Path
     config = log.call(homework, 7, "best_config")
     if config is not MISSING:
         if not isinstance(config, TrainConfig):
-            log.add(7, "best_config", "check failed",
-                    f"step 7: best_config returned {type(config).__name__}; return a kit.train.TrainConfig")
+            log.add(
+                7,
+                "best_config",
+                "check failed",
+                f"step 7: best_config returned {type(config).__name__}; return a kit.train.TrainConfig",
+            )
             config = MISSING
         else:
             overrides = {"epochs": settings.best_epochs}
             if config.warmup_epochs >= settings.best_epochs:  # a warm-up must end before the run does
                 overrides["warmup_epochs"] = settings.best_epochs / 2
-                log.add(7, "best_config", "note", f"step 7: warmup_epochs {config.warmup_epochs:g} shortened to "
-                                                  f"{settings.best_epochs / 2:g} for the {preset} preset's "
-                                                  f"{settings.best_epochs} epochs")
+                log.add(
+                    7,
+                    "best_config",
+                    "note",
+                    f"step 7: warmup_epochs {config.warmup_epochs:g} shortened to "
+                    f"{settings.best_epochs / 2:g} for the {preset} preset's "
+                    f"{settings.best_epochs} epochs",
+                )
             if preset == "smoke":
                 overrides.update(precision="float32", batch_size=min(config.batch_size, 128))
             config = config.replace(**overrides)
             run = log.guard(7, "training best_config()", lambda: train_model("best", config, data, out_dir))
             if run is not MISSING:
                 runs["best"] = run
-                log.add(7, "best", "ok", f"step 7: best_config() ({config.model}) trained {len(run.history)} "
-                                         f"epochs: test macro-F1 {run.evaluation.macro_f1:.4f}")
+                log.add(
+                    7,
+                    "best",
+                    "ok",
+                    f"step 7: best_config() ({config.model}) trained {len(run.history)} "
+                    f"epochs: test macro-F1 {run.evaluation.macro_f1:.4f}",
+                )
     summary["best_config"] = None if config is MISSING else config.to_dict()
 
     for name, run in runs.items():
         _write_run_report(run, data, log, {"cnn_inception": 6, "best": 7}.get(name, 5))
-    summary["models"] = {name: _model_entry(runs[name], **({"weights_from": "cnn_sequential"}
-                                                           if name == "cnn_functional" and runs[name].train_seconds == 0
-                                                           else {}))
-                         if name in runs else None for name in MODELS}
+    summary["models"] = {
+        name: _model_entry(
+            runs[name],
+            **(
+                {"weights_from": "cnn_sequential"} if name == "cnn_functional" and runs[name].train_seconds == 0 else {}
+            ),
+        )
+        if name in runs
+        else None
+        for name in MODELS
+    }
     summary["steps"] = log.records
     summary["todo"] = log.todo
     summary["problems"] = log.problems
@@ -496,11 +623,15 @@ def write_homework_report(summary: dict, out_dir: str | Path) -> Path:
     out_dir = Path(out_dir)
     models = summary["models"]
     lines = [
-        "# Fashion-MNIST homework: report", "",
+        "# Fashion-MNIST homework: report",
+        "",
         f"Implementation `{summary['impl']}`, preset **{summary['preset']}**, backend {summary['backend']}, "
-        f"device {summary['device']}; total time {summary['total_seconds']:.0f} s.", "",
-        "Versions: " + ", ".join(f"{k} {v}" for k, v in summary.get("versions", {}).items()) + ".", "",
-        "## Steps", "",
+        f"device {summary['device']}; total time {summary['total_seconds']:.0f} s.",
+        "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in summary.get("versions", {}).items()) + ".",
+        "",
+        "## Steps",
+        "",
     ]
     steps = pd.DataFrame(summary["steps"], columns=["step", "name", "status", "message"])
     lines += [markdown_table(steps[["step", "status", "message"]]) if len(steps) else "Nothing ran.", ""]
@@ -508,19 +639,36 @@ def write_homework_report(summary: dict, out_dir: str | Path) -> Path:
         lines += ["Still to write:", ""] + [f"- {message}" for message in summary["todo"]] + [""]
 
     dataset = summary["dataset"]
-    lines += ["## Step 1: the dataset", "",
-              f"{dataset['sizes']['train']:,} training, {dataset['sizes']['validation']:,} validation and "
-              f"{dataset['sizes']['test']:,} test images of shape {tuple(dataset['input_shape'])}, "
-              f"{len(dataset['class_names'])} classes; files from {dataset['source']}.", ""]
+    lines += [
+        "## Step 1: the dataset",
+        "",
+        f"{dataset['sizes']['train']:,} training, {dataset['sizes']['validation']:,} validation and "
+        f"{dataset['sizes']['test']:,} test images of shape {tuple(dataset['input_shape'])}, "
+        f"{len(dataset['class_names'])} classes; files from {dataset['source']}.",
+        "",
+    ]
     if dataset.get("summary"):
-        lines += ["`dataset_summary` (training set):", "",
-                  markdown_table(pd.DataFrame(dataset["summary"]), floatfmt={"mean": ".4f", "std": ".4f"}), ""]
+        lines += [
+            "`dataset_summary` (training set):",
+            "",
+            markdown_table(pd.DataFrame(dataset["summary"]), floatfmt={"mean": ".4f", "std": ".4f"}),
+            "",
+        ]
     exploration = dataset.get("exploration")
     if exploration:
         findings = exploration.get("findings") or {}
         if findings:
-            lines += [markdown_table(pd.DataFrame({"finding": list(findings), "value": [
-                f"{v:.4f}" if isinstance(v, float) else str(v) for v in findings.values()]})), ""]
+            lines += [
+                markdown_table(
+                    pd.DataFrame(
+                        {
+                            "finding": list(findings),
+                            "value": [f"{v:.4f}" if isinstance(v, float) else str(v) for v in findings.values()],
+                        }
+                    )
+                ),
+                "",
+            ]
         for key, name in (exploration.get("images") or {}).items():
             lines += [f"![{key.replace('_', ' ')}](dataset/{name})", ""]
         lines += ["The whole dataset report: [dataset/dataset.md](dataset/dataset.md).", ""]
@@ -534,14 +682,22 @@ def write_homework_report(summary: dict, out_dir: str | Path) -> Path:
         lines += [f"The lecture's CNN-MNIST example has {styles['expected_params']:,} parameters.", ""]
     if "equal_outputs" in styles:
         check = styles["equal_outputs"]
-        lines += [("Same weights, same predictions: the two styles build one network "
-                   f"(largest difference {check['max_abs_difference']:.1e})." if check["equal"] else
-                   f"**The two styles differ:** {check['reason']}."), ""]
+        lines += [
+            (
+                "Same weights, same predictions: the two styles build one network "
+                f"(largest difference {check['max_abs_difference']:.1e})."
+                if check["equal"]
+                else f"**The two styles differ:** {check['reason']}."
+            ),
+            "",
+        ]
 
-    titles = {"cnn_sequential": "Step 5: the CNN-MNIST example on Fashion-MNIST (Sequential)",
-              "cnn_functional": "Step 5: the same CNN in the functional style",
-              "cnn_inception": "Step 6: the CNN with an Inception module",
-              "best": "Step 7: the best recipe (`best_config()`)"}
+    titles = {
+        "cnn_sequential": "Step 5: the CNN-MNIST example on Fashion-MNIST (Sequential)",
+        "cnn_functional": "Step 5: the same CNN in the functional style",
+        "cnn_inception": "Step 6: the CNN with an Inception module",
+        "best": "Step 7: the best recipe (`best_config()`)",
+    }
     for name in MODELS:
         entry = models.get(name)
         lines += [f"## {titles[name]}", ""]
@@ -549,31 +705,64 @@ def write_homework_report(summary: dict, out_dir: str | Path) -> Path:
             lines += ["Not trained: see the steps above.", ""]
             continue
         lines += [_model_table(entry), ""]
-        for picture, title in (("training_curves.png", "training curves"), ("confusion_matrix.png", "confusion matrix"),
-                               ("per_class_f1.png", "F1 per class")):
+        for picture, title in (
+            ("training_curves.png", "training curves"),
+            ("confusion_matrix.png", "confusion matrix"),
+            ("per_class_f1.png", "F1 per class"),
+        ):
             lines += _picture(out_dir, entry["run_dir"], picture, f"{name}: {title}")
-        lines += [_confused_line(entry),
-                  f"Run folder: [{_relative(entry['run_dir'], out_dir)}]({_relative(entry['run_dir'], out_dir)}/report.md).", ""]
+        lines += [
+            _confused_line(entry),
+            f"Run folder: [{_relative(entry['run_dir'], out_dir)}]({_relative(entry['run_dir'], out_dir)}/report.md).",
+            "",
+        ]
         if name == "cnn_inception":
             lines += _f1_check_lines(summary.get("f1_check") or {}) + _inception_lines(summary)
     if summary.get("best_config"):
         config = {k: v for k, v in summary["best_config"].items() if v not in (None, "", {}, False)}
-        lines += ["`best_config()`:", "", markdown_table(pd.DataFrame(
-            {"setting": list(config), "value": [json.dumps(v) if isinstance(v, (dict, list)) else str(v)
-                                                for v in config.values()]})), ""]
+        lines += [
+            "`best_config()`:",
+            "",
+            markdown_table(
+                pd.DataFrame(
+                    {
+                        "setting": list(config),
+                        "value": [json.dumps(v) if isinstance(v, (dict, list)) else str(v) for v in config.values()],
+                    }
+                )
+            ),
+            "",
+        ]
 
     trained = {name: entry for name, entry in models.items() if entry}
     lines += ["## Comparison", ""]
     if trained:
-        table = pd.DataFrame([{"model": name, "params": e["params"], "epochs": e["epochs"],
-                               "train_seconds": e["train_seconds"], "accuracy": e["accuracy"],
-                               "macro_f1": e["macro_f1"]} for name, e in trained.items()])
-        lines += [markdown_table(table.sort_values("macro_f1", ascending=False, kind="stable"),
-                                 floatfmt={"train_seconds": ".1f", "accuracy": ".4f", "macro_f1": ".4f"}), "",
-                  "F1 per class (test set):", ""]
+        table = pd.DataFrame(
+            [
+                {
+                    "model": name,
+                    "params": e["params"],
+                    "epochs": e["epochs"],
+                    "train_seconds": e["train_seconds"],
+                    "accuracy": e["accuracy"],
+                    "macro_f1": e["macro_f1"],
+                }
+                for name, e in trained.items()
+            ]
+        )
+        lines += [
+            markdown_table(
+                table.sort_values("macro_f1", ascending=False, kind="stable"),
+                floatfmt={"train_seconds": ".1f", "accuracy": ".4f", "macro_f1": ".4f"},
+            ),
+            "",
+            "F1 per class (test set):",
+            "",
+        ]
         classes = [item["class"] for item in next(iter(trained.values()))["per_class"]]
-        f1 = pd.DataFrame({"class": classes, **{name: [item["f1"] for item in e["per_class"]]
-                                                for name, e in trained.items()}})
+        f1 = pd.DataFrame(
+            {"class": classes, **{name: [item["f1"] for item in e["per_class"]] for name, e in trained.items()}}
+        )
         lines += [markdown_table(f1), ""]
     else:
         lines += ["No model was trained yet.", ""]
@@ -583,10 +772,15 @@ def write_homework_report(summary: dict, out_dir: str | Path) -> Path:
 
 
 def _model_table(entry: dict) -> str:
-    rows = [("test accuracy", f"{entry['accuracy']:.4f}"), ("test macro-F1", f"{entry['macro_f1']:.4f}"),
-            ("weighted F1", f"{entry['weighted_f1']:.4f}"), ("parameters", f"{entry['params']:,}"),
-            ("epochs", str(entry["epochs"])), ("training time (s)", f"{entry['train_seconds']:.1f}"),
-            ("test images", f"{entry['n_test']:,}")]
+    rows = [
+        ("test accuracy", f"{entry['accuracy']:.4f}"),
+        ("test macro-F1", f"{entry['macro_f1']:.4f}"),
+        ("weighted F1", f"{entry['weighted_f1']:.4f}"),
+        ("parameters", f"{entry['params']:,}"),
+        ("epochs", str(entry["epochs"])),
+        ("training time (s)", f"{entry['train_seconds']:.1f}"),
+        ("test images", f"{entry['n_test']:,}"),
+    ]
     if entry.get("weights_from"):
         rows.append(("weights from", entry["weights_from"]))
     return "\n".join(["| | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows])
@@ -602,13 +796,18 @@ def _confused_line(entry: dict) -> str:
 def _f1_check_lines(check: dict) -> list[str]:
     if "student_f1" not in check and "confusion_matrix_matches_sklearn" not in check:
         return []
-    lines = ["Your numpy `confusion_matrix` / `f1_scores` beside scikit-learn's "
-             f"(on {check.get('model') or 'perturbed test labels'}):", ""]
+    lines = [
+        "Your numpy `confusion_matrix` / `f1_scores` beside scikit-learn's "
+        f"(on {check.get('model') or 'perturbed test labels'}):",
+        "",
+    ]
     if "confusion_matrix_matches_sklearn" in check:
         lines.append(f"- confusion matrix equal to scikit-learn's: {check['confusion_matrix_matches_sklearn']}")
     if "student_macro_f1" in check:
-        lines.append(f"- macro-F1: yours {check['student_macro_f1']:.6f}, scikit-learn {check['sklearn_macro_f1']:.6f}"
-                     f" (equal per class and macro: {check['f1_matches_sklearn']})")
+        lines.append(
+            f"- macro-F1: yours {check['student_macro_f1']:.6f}, scikit-learn {check['sklearn_macro_f1']:.6f}"
+            f" (equal per class and macro: {check['f1_matches_sklearn']})"
+        )
     return lines + [""]
 
 
@@ -616,8 +815,11 @@ def _inception_lines(summary: dict) -> list[str]:
     module = summary.get("inception_module") or {}
     if not module:
         return []
-    return [f"`inception_module` alone on a 12x12x64 map: output {tuple(module['output_shape'])}, "
-            f"{module['params']:,} parameters.", ""]
+    return [
+        f"`inception_module` alone on a 12x12x64 map: output {tuple(module['output_shape'])}, "
+        f"{module['params']:,} parameters.",
+        "",
+    ]
 
 
 def _jsonable(value):
@@ -645,6 +847,8 @@ def command(args) -> int:
     """`python -m kit homework --impl ... --preset ... --out DIR`."""
     summary = run_homework(args.impl, args.preset, args.out, data_dir=getattr(args, "data_dir", None))
     out = Path(args.out)
-    print(f"wrote {out / REPORT_FILE} and {out / SUMMARY_FILE} in {summary['total_seconds']:.0f} s"
-          + (f"; {len(summary['todo'])} step function(s) still to write" if summary["todo"] else ""))
+    print(
+        f"wrote {out / REPORT_FILE} and {out / SUMMARY_FILE} in {summary['total_seconds']:.0f} s"
+        + (f"; {len(summary['todo'])} step function(s) still to write" if summary["todo"] else "")
+    )
     return 0

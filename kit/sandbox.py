@@ -15,6 +15,7 @@ What the grader relies on (see docs/grading.md for the threat model):
   child's whole process group (and, as root, every process of its uid);
 - only JSON (size-capped) and ``.npz`` (zip-inspected, ``allow_pickle=False``) come back.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,21 +47,34 @@ class Limits:
     """Resource limits of one child process."""
 
     wall_seconds: float = 60.0
-    cpu_seconds: int | None = None       # default: 2 x wall (two cores)
-    memory_mb: int = 3072                # RLIMIT_DATA: heap and anonymous mappings (what numpy allocates)
-    address_space_mb: int = 16384        # RLIMIT_AS: TensorFlow alone reserves ~3.4 GB of address space
-    file_mb: int = 32                    # RLIMIT_FSIZE: every file the child writes, stdout capture included
-    processes: int = 64                  # RLIMIT_NPROC (threads count too: TF ~10, JAX ~20)
-    output_kb: int = 16                  # how much of stdout/stderr the grader reads back
+    cpu_seconds: int | None = None  # default: 2 x wall (two cores)
+    memory_mb: int = 3072  # RLIMIT_DATA: heap and anonymous mappings (what numpy allocates)
+    address_space_mb: int = 16384  # RLIMIT_AS: TensorFlow alone reserves ~3.4 GB of address space
+    file_mb: int = 32  # RLIMIT_FSIZE: every file the child writes, stdout capture included
+    processes: int = 64  # RLIMIT_NPROC (threads count too: TF ~10, JAX ~20)
+    output_kb: int = 16  # how much of stdout/stderr the grader reads back
 
-    def scaled(self, factor: float) -> "Limits":
-        return Limits(self.wall_seconds * factor, None if self.cpu_seconds is None else int(self.cpu_seconds * factor),
-                      self.memory_mb, self.address_space_mb, self.file_mb, self.processes, self.output_kb)
+    def scaled(self, factor: float) -> Limits:
+        return Limits(
+            self.wall_seconds * factor,
+            None if self.cpu_seconds is None else int(self.cpu_seconds * factor),
+            self.memory_mb,
+            self.address_space_mb,
+            self.file_mb,
+            self.processes,
+            self.output_kb,
+        )
 
     def rlimits(self) -> dict[str, int]:
         cpu = self.cpu_seconds if self.cpu_seconds is not None else int(2 * self.wall_seconds) + 5
-        return {"RLIMIT_CPU": cpu, "RLIMIT_DATA": self.memory_mb << 20, "RLIMIT_AS": self.address_space_mb << 20,
-                "RLIMIT_FSIZE": self.file_mb << 20, "RLIMIT_NPROC": self.processes, "RLIMIT_CORE": 0}
+        return {
+            "RLIMIT_CPU": cpu,
+            "RLIMIT_DATA": self.memory_mb << 20,
+            "RLIMIT_AS": self.address_space_mb << 20,
+            "RLIMIT_FSIZE": self.file_mb << 20,
+            "RLIMIT_NPROC": self.processes,
+            "RLIMIT_CORE": 0,
+        }
 
 
 @dataclass
@@ -74,7 +88,7 @@ class ChildResult:
     wall_seconds: float
     stdout: str
     stderr: str
-    problem: str | None = None          # why the record is missing or unreadable
+    problem: str | None = None  # why the record is missing or unreadable
     isolation: dict = field(default_factory=dict)
 
     @property
@@ -88,16 +102,22 @@ class ChildResult:
         code = self.exit_code
         if code is not None and code < 0:
             name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
-            hint = {"SIGXCPU": " (CPU time limit)", "SIGXFSZ": " (file/output size limit)",
-                    "SIGKILL": " (killed, e.g. memory)", "SIGSEGV": " (crashed)"}.get(name, "")
+            hint = {
+                "SIGXCPU": " (CPU time limit)",
+                "SIGXFSZ": " (file/output size limit)",
+                "SIGKILL": " (killed, e.g. memory)",
+                "SIGSEGV": " (crashed)",
+            }.get(name, "")
             return f"the process was ended by {name}{hint}"
         return f"the process exited with status {code} before reporting a result"
 
 
 # ------------------------------------------------------------------ safe readers of child output
 
-def inspect_zip(path: str | os.PathLike, *, max_total_bytes: int, max_ratio: float = 200.0,
-                max_members: int = 64) -> list[zipfile.ZipInfo]:
+
+def inspect_zip(
+    path: str | os.PathLike, *, max_total_bytes: int, max_ratio: float = 200.0, max_members: int = 64
+) -> list[zipfile.ZipInfo]:
     """Check a zip's directory without extracting it (zip bombs, path tricks); return its members."""
     try:
         with zipfile.ZipFile(path) as archive:
@@ -113,8 +133,10 @@ def inspect_zip(path: str | os.PathLike, *, max_total_bytes: int, max_ratio: flo
             raise GradingError(f"{Path(path).name} contains an unsafe path {name!r}.")
         total += info.file_size
         if info.file_size > 1 << 20 and info.file_size > max_ratio * max(info.compress_size, 1):
-            raise GradingError(f"{Path(path).name}: entry {name!r} expands {info.file_size / max(info.compress_size, 1):.0f}x "
-                               f"(a zip bomb?); at most {max_ratio:.0f}x is accepted.")
+            raise GradingError(
+                f"{Path(path).name}: entry {name!r} expands {info.file_size / max(info.compress_size, 1):.0f}x "
+                f"(a zip bomb?); at most {max_ratio:.0f}x is accepted."
+            )
     if total > max_total_bytes:
         raise GradingError(f"{Path(path).name} expands to {total >> 20} MB (at most {max_total_bytes >> 20} MB).")
     return members
@@ -163,6 +185,7 @@ def read_capped(path: Path, max_bytes: int) -> str:
 
 # ------------------------------------------------------------------ the sandbox
 
+
 def _copy_kit(destination: Path) -> None:
     """A private copy of the kit package (``*.py`` only): what the child imports as ``kit``."""
     target = destination / "kit"
@@ -180,8 +203,15 @@ class Sandbox:
     ``slots`` children may run at once (one per thread); each slot has its own uid when root.
     """
 
-    def __init__(self, *, hide: list[str | os.PathLike] = (), slots: int = 2, drop_privileges: bool | None = None,
-                 namespaces: bool = True, python: str | None = None):
+    def __init__(
+        self,
+        *,
+        hide: list[str | os.PathLike] = (),
+        slots: int = 2,
+        drop_privileges: bool | None = None,
+        namespaces: bool = True,
+        python: str | None = None,
+    ):
         self.hide = [str(Path(p).resolve()) for p in hide if Path(p).exists()]
         self.slots = slots
         self.root_mode = os.geteuid() == 0 if drop_privileges is None else drop_privileges
@@ -194,7 +224,7 @@ class Sandbox:
         self._lock = threading.Lock()
         self._last_work: dict[int, Path] = {}
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         self._dir = Path(tempfile.mkdtemp(prefix="kit-grade-"))
         os.chmod(self._dir, 0o711)  # children may traverse to their own folder, not list others
         _copy_kit(self._dir / "lib")
@@ -222,8 +252,16 @@ class Sandbox:
             os.chown(work, uid, uid)
         return work
 
-    def run(self, request: dict, *, files: dict[str, str | os.PathLike] = (), arrays: dict[str, np.ndarray] | None = None,
-            limits: Limits = Limits(), slot: int = 0, work: Path | None = None) -> ChildResult:
+    def run(
+        self,
+        request: dict,
+        *,
+        files: dict[str, str | os.PathLike] = (),
+        arrays: dict[str, np.ndarray] | None = None,
+        limits: Limits = Limits(),
+        slot: int = 0,
+        work: Path | None = None,
+    ) -> ChildResult:
         """Run the trusted worker on ``request`` in a fresh folder with copies of ``files``."""
         work = work or self.new_job_dir(slot)
         self._last_work[slot] = work
@@ -232,9 +270,16 @@ class Sandbox:
             shutil.copyfile(source, work / name)
         if arrays is not None:
             np.savez(work / "inputs.npz", **arrays)
-        request = dict(request, work=str(work), rlimits=limits.rlimits(),
-                       isolation={"uid": uid, "hide": self.hide if (self.namespaces and uid is not None) else [],
-                                  "expose": self._expose if uid is not None else []})
+        request = dict(
+            request,
+            work=str(work),
+            rlimits=limits.rlimits(),
+            isolation={
+                "uid": uid,
+                "hide": self.hide if (self.namespaces and uid is not None) else [],
+                "expose": self._expose if uid is not None else [],
+            },
+        )
         (work / REQUEST).write_text(json.dumps(request))
         if uid is not None:
             for path in work.iterdir():
@@ -243,17 +288,34 @@ class Sandbox:
         for name in (RESULT_JSON, RESULT_NPZ):
             (work / name).unlink(missing_ok=True)
 
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(work), "TMPDIR": str(work), "LANG": "C.UTF-8",
-               "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(work / ".matplotlib"),
-               "KERAS_HOME": str(work / ".keras"), "CUDA_VISIBLE_DEVICES": "", "JAX_PLATFORMS": "cpu",
-               "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "tensorflow")}
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(work),
+            "TMPDIR": str(work),
+            "LANG": "C.UTF-8",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": str(work / ".matplotlib"),
+            "KERAS_HOME": str(work / ".keras"),
+            "CUDA_VISIBLE_DEVICES": "",
+            "JAX_PLATFORMS": "cpu",
+            "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "tensorflow"),
+        }
         command = [self.python, "-I", "-B", str(self._dir / "lib" / "kit" / WORKER), str(work / REQUEST)]
         out_path, err_path = work.parent / "stdout.txt", work.parent / "stderr.txt"
         started = time.monotonic()
         timed_out = False
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            child = subprocess.Popen(command, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                     start_new_session=True, close_fds=True)
+            child = subprocess.Popen(
+                command,
+                cwd=work,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+                close_fds=True,
+            )
             try:
                 child.wait(timeout=limits.wall_seconds)
             except subprocess.TimeoutExpired:
@@ -265,9 +327,15 @@ class Sandbox:
                 except subprocess.TimeoutExpired:  # pragma: no cover - a process that survives SIGKILL
                     pass
         wall = time.monotonic() - started
-        result = ChildResult(record=None, arrays={}, exit_code=child.returncode, timed_out=timed_out,
-                             wall_seconds=wall, stdout=read_capped(out_path, limits.output_kb << 10),
-                             stderr=read_capped(err_path, limits.output_kb << 10))
+        result = ChildResult(
+            record=None,
+            arrays={},
+            exit_code=child.returncode,
+            timed_out=timed_out,
+            wall_seconds=wall,
+            stdout=read_capped(out_path, limits.output_kb << 10),
+            stderr=read_capped(err_path, limits.output_kb << 10),
+        )
         if timed_out:
             result.problem = result.describe_end()
             return result
@@ -281,8 +349,11 @@ class Sandbox:
                 result.arrays = load_npz(work / RESULT_NPZ)
         except GradingError as error:
             result.record = None
-            result.problem = (f"no result came back: {result.describe_end()}" if not (work / RESULT_JSON).exists()
-                              else f"the result could not be read: {error}")
+            result.problem = (
+                f"no result came back: {result.describe_end()}"
+                if not (work / RESULT_JSON).exists()
+                else f"the result could not be read: {error}"
+            )
         return result
 
     def last_work(self, slot: int) -> Path:
@@ -302,11 +373,21 @@ class Sandbox:
         # kill(-1) from a process of that uid reaches every process of the uid (and not itself):
         # also the ones that left the process group with setsid().
         for _ in range(3):
-            subprocess.run([self.python, "-I", "-S", "-c",
-                            f"import os, signal\nos.setgroups([]); os.setgid({uid}); os.setuid({uid})\n"
-                            "try: os.kill(-1, signal.SIGKILL)\nexcept ProcessLookupError: pass"],
-                           stdin=subprocess.DEVNULL,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30, env={})
+            subprocess.run(
+                [
+                    self.python,
+                    "-I",
+                    "-S",
+                    "-c",
+                    f"import os, signal\nos.setgroups([]); os.setgid({uid}); os.setuid({uid})\n"
+                    "try: os.kill(-1, signal.SIGKILL)\nexcept ProcessLookupError: pass",
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=30,
+                env={},
+            )
             for _ in range(20):  # SIGKILL is delivered asynchronously: give the kernel a moment
                 if not _processes_of(uid):
                     return
@@ -319,7 +400,9 @@ def _blocked_interpreter_dirs(python: str) -> list[tuple[str, str]]:
     E.g. a pyenv Python under /root (mode 0700). The worker fixes this in its mount namespace.
     """
     query = "import sys; print(sys.base_prefix); print(sys.prefix)"
-    prefixes = subprocess.run([python, "-I", "-S", "-c", query], capture_output=True, text=True, timeout=60).stdout.split()
+    prefixes = subprocess.run(
+        [python, "-I", "-S", "-c", query], capture_output=True, text=True, timeout=60
+    ).stdout.split()
     pairs = []
     for prefix in dict.fromkeys(str(Path(p).resolve()) for p in prefixes):
         blocked = None

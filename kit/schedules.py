@@ -11,6 +11,7 @@ registered as ``kit>ClassName`` so that they run under TensorFlow and JAX and lo
 ``make_schedule(name, lr, steps_per_epoch=..., epochs=...)`` is what ``kit.train`` uses: it
 takes epochs (as the lecture and students think) and converts them to steps.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,15 +26,31 @@ from keras import ops
 LearningRate = float | keras.optimizers.schedules.LearningRateSchedule
 
 SCHEDULES: tuple[str, ...] = (
-    "constant", "step", "cosine", "linear", "inverse_sqrt", "exponential", "one_cycle",
+    "constant",
+    "step",
+    "cosine",
+    "linear",
+    "inverse_sqrt",
+    "exponential",
+    "one_cycle",
 )
 
 CosineDecay = keras.optimizers.schedules.CosineDecay
 ExponentialDecay = keras.optimizers.schedules.ExponentialDecay
 
 __all__ = [
-    "SCHEDULES", "StepDecay", "CosineDecay", "LinearDecay", "InverseSqrtDecay", "ExponentialDecay",
-    "Warmup", "warmup", "OneCycle", "make_schedule", "values", "plot",
+    "SCHEDULES",
+    "StepDecay",
+    "CosineDecay",
+    "LinearDecay",
+    "InverseSqrtDecay",
+    "ExponentialDecay",
+    "Warmup",
+    "warmup",
+    "OneCycle",
+    "make_schedule",
+    "values",
+    "plot",
 ]
 
 
@@ -58,8 +75,9 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
     later and takes values rather than a factor, hence this small class.
     """
 
-    def __init__(self, initial_learning_rate: float, boundaries: Sequence[int], factor: float = 0.1,
-                 name: str = "StepDecay") -> None:
+    def __init__(
+        self, initial_learning_rate: float, boundaries: Sequence[int], factor: float = 0.1, name: str = "StepDecay"
+    ) -> None:
         super().__init__()
         _check_positive("initial_learning_rate", initial_learning_rate)
         _check_positive("factor", factor)
@@ -80,8 +98,12 @@ class StepDecay(keras.optimizers.schedules.LearningRateSchedule):
         return self.initial_learning_rate * ops.power(ops.cast(self.factor, "float32"), passed)
 
     def get_config(self) -> dict:
-        return {"initial_learning_rate": self.initial_learning_rate, "boundaries": list(self.boundaries),
-                "factor": self.factor, "name": self.name}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "boundaries": list(self.boundaries),
+            "factor": self.factor,
+            "name": self.name,
+        }
 
 
 @keras.saving.register_keras_serializable(package="kit")
@@ -92,17 +114,23 @@ class LinearDecay(keras.optimizers.schedules.PolynomialDecay):
     ``PolynomialDecay`` with ``power=1`` (no cycling), with the end LR defaulting to 0.
     """
 
-    def __init__(self, initial_learning_rate: float, decay_steps: int, end_learning_rate: float = 0.0,
-                 name: str = "LinearDecay") -> None:
+    def __init__(
+        self, initial_learning_rate: float, decay_steps: int, end_learning_rate: float = 0.0, name: str = "LinearDecay"
+    ) -> None:
         _check_positive("initial_learning_rate", initial_learning_rate)
         _check_positive("end_learning_rate", end_learning_rate, allow_zero=True)
         _check_positive("decay_steps", decay_steps)
-        super().__init__(float(initial_learning_rate), int(decay_steps), float(end_learning_rate),
-                         power=1.0, cycle=False, name=name)
+        super().__init__(
+            float(initial_learning_rate), int(decay_steps), float(end_learning_rate), power=1.0, cycle=False, name=name
+        )
 
     def get_config(self) -> dict:
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_steps": self.decay_steps,
-                "end_learning_rate": self.end_learning_rate, "name": self.name}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "end_learning_rate": self.end_learning_rate,
+            "name": self.name,
+        }
 
 
 @keras.saving.register_keras_serializable(package="kit")
@@ -130,8 +158,11 @@ class InverseSqrtDecay(keras.optimizers.schedules.LearningRateSchedule):
         return self.initial_learning_rate * ops.minimum(rising, falling)
 
     def get_config(self) -> dict:
-        return {"initial_learning_rate": self.initial_learning_rate, "warmup_steps": self.warmup_steps,
-                "name": self.name}
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "warmup_steps": self.warmup_steps,
+            "name": self.name,
+        }
 
 
 @keras.saving.register_keras_serializable(package="kit")
@@ -148,8 +179,7 @@ class Warmup(keras.optimizers.schedules.LearningRateSchedule):
     def __init__(self, schedule: LearningRate, warmup_steps: int, name: str = "Warmup") -> None:
         super().__init__()
         if not isinstance(schedule, (int, float, keras.optimizers.schedules.LearningRateSchedule)):
-            raise ValueError(
-                f"warmup() wraps a float or a keras LearningRateSchedule; got {type(schedule).__name__}.")
+            raise ValueError(f"warmup() wraps a float or a keras LearningRateSchedule; got {type(schedule).__name__}.")
         _check_positive("warmup_steps", warmup_steps)
         self.schedule = float(schedule) if isinstance(schedule, (int, float)) else schedule
         self.warmup_steps = int(warmup_steps)
@@ -174,7 +204,7 @@ class Warmup(keras.optimizers.schedules.LearningRateSchedule):
         return {"schedule": schedule, "warmup_steps": self.warmup_steps, "name": self.name}
 
     @classmethod
-    def from_config(cls, config: dict) -> "Warmup":
+    def from_config(cls, config: dict) -> Warmup:
         config = dict(config)
         if isinstance(config["schedule"], dict):
             config["schedule"] = keras.saving.deserialize_keras_object(config["schedule"])
@@ -199,8 +229,15 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
     ``cos_anneal(a, b, p) = b + (a - b) / 2 * (1 + cos(pi * p))``.
     """
 
-    def __init__(self, max_learning_rate: float, total_steps: int, pct_start: float = 0.3,
-                 div_factor: float = 25.0, final_div_factor: float = 1e4, name: str = "OneCycle") -> None:
+    def __init__(
+        self,
+        max_learning_rate: float,
+        total_steps: int,
+        pct_start: float = 0.3,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        name: str = "OneCycle",
+    ) -> None:
         super().__init__()
         _check_positive("max_learning_rate", max_learning_rate)
         _check_positive("div_factor", div_factor)
@@ -211,7 +248,8 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
         if int(total_steps) < 2 or peak_step <= 0 or peak_step >= total_steps - 1:
             raise ValueError(
                 f"OneCycle needs room for both phases: total_steps={total_steps} with pct_start={pct_start} "
-                "leaves an empty phase; use more steps (or epochs) or another pct_start.")
+                "leaves an empty phase; use more steps (or epochs) or another pct_start."
+            )
         self.max_learning_rate = float(max_learning_rate)
         self.total_steps = int(total_steps)
         self.pct_start = float(pct_start)
@@ -236,30 +274,35 @@ class OneCycle(keras.optimizers.schedules.LearningRateSchedule):
             return end + (start - end) / 2.0 * (1.0 + ops.cos(math.pi * ops.clip(pct, 0.0, 1.0)))
 
         rising = anneal(self.initial_learning_rate, self.max_learning_rate, step / peak_step)
-        falling = anneal(self.max_learning_rate, self.min_learning_rate,
-                         (step - peak_step) / (last_step - peak_step))
+        falling = anneal(self.max_learning_rate, self.min_learning_rate, (step - peak_step) / (last_step - peak_step))
         return ops.where(step <= peak_step, rising, falling)
 
     def get_config(self) -> dict:
-        return {"max_learning_rate": self.max_learning_rate, "total_steps": self.total_steps,
-                "pct_start": self.pct_start, "div_factor": self.div_factor,
-                "final_div_factor": self.final_div_factor, "name": self.name}
+        return {
+            "max_learning_rate": self.max_learning_rate,
+            "total_steps": self.total_steps,
+            "pct_start": self.pct_start,
+            "div_factor": self.div_factor,
+            "final_div_factor": self.final_div_factor,
+            "name": self.name,
+        }
 
 
 # Options each name accepts in make_schedule (besides learning_rate/steps_per_epoch/epochs/warmup_epochs).
 _OPTIONS: dict[str, dict[str, Any]] = {
     "constant": {},
-    "step": {"boundaries": None, "factor": 0.1},                  # boundaries in epochs; None: 30/60/90 % of epochs
-    "cosine": {"alpha": 0.0},                                     # final LR = alpha * learning_rate
+    "step": {"boundaries": None, "factor": 0.1},  # boundaries in epochs; None: 30/60/90 % of epochs
+    "cosine": {"alpha": 0.0},  # final LR = alpha * learning_rate
     "linear": {"end_learning_rate": 0.0},
-    "inverse_sqrt": {},                                           # its warm-up is warmup_epochs (default 1 epoch)
+    "inverse_sqrt": {},  # its warm-up is warmup_epochs (default 1 epoch)
     "exponential": {"decay_rate": 0.9, "decay_epochs": 1.0, "staircase": False},
     "one_cycle": {"pct_start": None, "div_factor": 25.0, "final_div_factor": 1e4},
 }
 
 
-def make_schedule(name: str, learning_rate: float, *, steps_per_epoch: int, epochs: int,
-                  warmup_epochs: float = 0, **options: Any) -> LearningRate:
+def make_schedule(
+    name: str, learning_rate: float, *, steps_per_epoch: int, epochs: int, warmup_epochs: float = 0, **options: Any
+) -> LearningRate:
     """The schedule ``name`` for a run of ``epochs`` x ``steps_per_epoch`` steps, options given in epochs.
 
     Names (``SCHEDULES``): constant (a float, or a warm-up then constant), step (x ``factor`` at
@@ -294,8 +337,13 @@ def make_schedule(name: str, learning_rate: float, *, steps_per_epoch: int, epoc
         return InverseSqrtDecay(learning_rate, warm or int(steps_per_epoch))
     if name == "one_cycle":
         pct = opts["pct_start"] if opts["pct_start"] is not None else (warm / total if warm else 0.3)
-        return OneCycle(learning_rate, total, pct_start=pct, div_factor=opts["div_factor"],
-                        final_div_factor=opts["final_div_factor"])
+        return OneCycle(
+            learning_rate,
+            total,
+            pct_start=pct,
+            div_factor=opts["div_factor"],
+            final_div_factor=opts["final_div_factor"],
+        )
 
     decay = total - warm
     if name == "constant":
@@ -312,8 +360,12 @@ def make_schedule(name: str, learning_rate: float, *, steps_per_epoch: int, epoc
         schedule = LinearDecay(learning_rate, decay, end_learning_rate=opts["end_learning_rate"])
     else:  # exponential
         decay_steps = max(int(round(opts["decay_epochs"] * steps_per_epoch)), 1)
-        schedule = ExponentialDecay(learning_rate, decay_steps=decay_steps, decay_rate=float(opts["decay_rate"]),
-                                    staircase=bool(opts["staircase"]))
+        schedule = ExponentialDecay(
+            learning_rate,
+            decay_steps=decay_steps,
+            decay_rate=float(opts["decay_rate"]),
+            staircase=bool(opts["staircase"]),
+        )
     return warmup(schedule, warm) if warm else schedule
 
 

@@ -8,6 +8,7 @@ ones, so the kit costs nothing over plain ``fit`` (benchmarks/throughput.py meas
 A run folder (docs/architecture.md) holds config.json, history.csv, model.keras (best),
 metrics.json and training_curves.png.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,11 +26,30 @@ import numpy as np
 
 from kit.errors import TrainingError
 
-OPTIMIZERS: tuple[str, ...] = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "nadam", "adadelta")
+OPTIMIZERS: tuple[str, ...] = (
+    "sgd",
+    "momentum",
+    "nesterov",
+    "adagrad",
+    "rmsprop",
+    "adam",
+    "adamw",
+    "nadam",
+    "adadelta",
+)
 PRECISIONS: tuple[str, ...] = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 MONITORS: tuple[str, ...] = ("val_loss", "val_accuracy", "val_macro_f1")
-HISTORY_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "val_macro_f1",
-                   "learning_rate", "epoch_seconds", "images_per_second")
+HISTORY_COLUMNS = (
+    "epoch",
+    "loss",
+    "accuracy",
+    "val_loss",
+    "val_accuracy",
+    "val_macro_f1",
+    "learning_rate",
+    "epoch_seconds",
+    "images_per_second",
+)
 # Run-folder files a fresh (not resumed) run replaces.
 _RUN_FILES = ("history.csv", "model.keras", "metrics.json", "training_curves.png", "config.json")
 
@@ -41,11 +61,11 @@ def _optimizer_table() -> dict[str, tuple[type, dict[str, Any]]]:
     o = keras.optimizers
     return {
         "sgd": (o.SGD, {}),
-        "momentum": (o.SGD, {"momentum": 0.9}),                    # lecture: rho 0.9 (or 0.99)
+        "momentum": (o.SGD, {"momentum": 0.9}),  # lecture: rho 0.9 (or 0.99)
         "nesterov": (o.SGD, {"momentum": 0.9, "nesterov": True}),
         "adagrad": (o.Adagrad, {}),
         "rmsprop": (o.RMSprop, {}),
-        "adam": (o.Adam, {}),                                      # beta1 0.9, beta2 0.999 (Keras defaults)
+        "adam": (o.Adam, {}),  # beta1 0.9, beta2 0.999 (Keras defaults)
         "adamw": (o.AdamW, {}),
         "nadam": (o.Nadam, {}),
         "adadelta": (o.Adadelta, {}),
@@ -62,10 +82,14 @@ def make_optimizer(name: str, learning_rate: Any = 1e-3, **options: Any):
     if name not in table:
         raise ValueError(f"Unknown optimizer {name!r}; valid names: {', '.join(OPTIMIZERS)}.")
     cls, defaults = table[name]
-    valid = sorted(p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "learning_rate", "kwargs"))
+    valid = sorted(
+        p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "learning_rate", "kwargs")
+    )
     unknown = sorted(set(options) - set(valid))
     if unknown:
-        raise ValueError(f"Unknown option(s) {', '.join(unknown)} for optimizer {name!r}; valid options: {', '.join(valid)}.")
+        raise ValueError(
+            f"Unknown option(s) {', '.join(unknown)} for optimizer {name!r}; valid options: {', '.join(valid)}."
+        )
     return cls(learning_rate=learning_rate, **{**defaults, **options})
 
 
@@ -116,7 +140,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         self.validate()
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         """Check names and ranges; one ValueError sentence listing the valid choices."""
         from kit.schedules import SCHEDULES
 
@@ -147,15 +171,17 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         """From a dict (e.g. JSON); unknown keys are an error that lists the valid ones."""
         valid = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(values) - set(valid))
         if unknown:
-            raise ValueError(f"Unknown TrainConfig key(s) {', '.join(map(repr, unknown))}; valid keys: {', '.join(valid)}.")
+            raise ValueError(
+                f"Unknown TrainConfig key(s) {', '.join(map(repr, unknown))}; valid keys: {', '.join(valid)}."
+            )
         return cls(**values)
 
-    def replace(self, **overrides: Any) -> "TrainConfig":
+    def replace(self, **overrides: Any) -> TrainConfig:
         """A copy with some fields changed (unknown names rejected like ``from_dict``)."""
         return type(self).from_dict({**self.to_dict(), **overrides})
 
@@ -166,7 +192,7 @@ class TrainConfig:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "TrainConfig":
+    def load(cls, path: str | Path) -> TrainConfig:
         """From a TrainConfig JSON file, or a run folder / its config.json (the "config" part)."""
         path = Path(path)
         if path.is_dir():
@@ -184,16 +210,42 @@ class TrainConfig:
 
 PRESETS: dict[str, TrainConfig] = {
     # seconds: 2,000 training images, 2 epochs, float32 (no precision measurement), small test set.
-    "smoke": TrainConfig(name="smoke", epochs=2, batch_size=32, learning_rate=1e-3, precision="float32",
-                         validation_size=500, train_size=2000, test_size=1000, monitor="val_accuracy"),
+    "smoke": TrainConfig(
+        name="smoke",
+        epochs=2,
+        batch_size=32,
+        learning_rate=1e-3,
+        precision="float32",
+        validation_size=500,
+        train_size=2000,
+        test_size=1000,
+        monitor="val_accuracy",
+    ),
     # minutes on a 2-core CPU: the whole training set, cosine decay, best epoch by validation macro-F1.
-    "quick": TrainConfig(name="quick", epochs=6, batch_size=128, learning_rate=1e-3, schedule="cosine",
-                         monitor="val_macro_f1", early_stopping=3),
+    "quick": TrainConfig(
+        name="quick",
+        epochs=6,
+        batch_size=128,
+        learning_rate=1e-3,
+        schedule="cosine",
+        monitor="val_macro_f1",
+        early_stopping=3,
+    ),
     # the GPU recipe: AdamW + warm-up + cosine, augmentation, label smoothing, early stopping.
-    "full": TrainConfig(name="full", epochs=60, batch_size=128, optimizer="adamw", learning_rate=2e-3,
-                        optimizer_options={"weight_decay": 1e-4}, schedule="cosine", warmup_epochs=2,
-                        augmentation="flip,translate,erasing", label_smoothing=0.1, early_stopping=10,
-                        monitor="val_macro_f1"),
+    "full": TrainConfig(
+        name="full",
+        epochs=60,
+        batch_size=128,
+        optimizer="adamw",
+        learning_rate=2e-3,
+        optimizer_options={"weight_decay": 1e-4},
+        schedule="cosine",
+        warmup_epochs=2,
+        augmentation="flip,translate,erasing",
+        label_smoothing=0.1,
+        early_stopping=10,
+        monitor="val_macro_f1",
+    ),
 }
 
 
@@ -223,8 +275,9 @@ def _prepare_data(config: TrainConfig, data, data_dir):
     if data is None:
         data = load_fashion_mnist(data_dir, validation_size=config.validation_size, seed=config.seed)
     if config.train_size or config.test_size:
-        data = data.subset(train=config.train_size or len(data.y_train), val=None,
-                           test=config.test_size, seed=config.seed)
+        data = data.subset(
+            train=config.train_size or len(data.y_train), val=None, test=config.test_size, seed=config.seed
+        )
     if len(data.y_train) == 0:
         raise ValueError("the training set is empty; check train_size and the dataset.")
     return data
@@ -247,8 +300,9 @@ def build_model(config: TrainConfig, input_shape=(28, 28, 1), num_classes: int =
         names = list(models.available())
         if config.model not in names:
             raise ValueError(f"Unknown model {config.model!r}; valid names: {', '.join(names)}.")
-        network = models.build(config.model, input_shape=tuple(input_shape), num_classes=num_classes,
-                               **config.model_options)
+        network = models.build(
+            config.model, input_shape=tuple(input_shape), num_classes=num_classes, **config.model_options
+        )
     in_model, _ = _split_augmentation(config.augmentation)
     if not in_model:
         return network
@@ -295,8 +349,9 @@ def _half_precision_candidate() -> tuple[str | None, str]:
     return None, "no bfloat16/float16 support found: float32"
 
 
-def measure_precision(config: TrainConfig, x: np.ndarray, y: np.ndarray, num_classes: int,
-                      *, steps: int = 8, builder=None) -> tuple[str, dict[str, Any]]:
+def measure_precision(
+    config: TrainConfig, x: np.ndarray, y: np.ndarray, num_classes: int, *, steps: int = 8, builder=None
+) -> tuple[str, dict[str, Any]]:
     """Time a few training steps of the actual model in float32 and in the machine's mixed policy.
 
     Measure, never assume: mixed_bfloat16 was 1.9x faster than float32 for the homework CNN on an
@@ -319,8 +374,11 @@ def measure_precision(config: TrainConfig, x: np.ndarray, y: np.ndarray, num_cla
         for policy in ("float32", candidate):
             keras.config.set_dtype_policy(policy)
             model = build_model(config, x.shape[1:], num_classes, builder=builder)
-            model.compile(optimizer=make_optimizer(config.optimizer, config.learning_rate, **config.optimizer_options),
-                          loss=_loss(one_hot, config.label_smoothing), jit_compile=_jit_compile())
+            model.compile(
+                optimizer=make_optimizer(config.optimizer, config.learning_rate, **config.optimizer_options),
+                loss=_loss(one_hot, config.label_smoothing),
+                jit_compile=_jit_compile(),
+            )
             for _ in range(2):  # trace/compile, warm caches
                 model.train_on_batch(xb, yb)
             seconds = []
@@ -403,8 +461,16 @@ def _resolve_verbose(verbose):
     return int(verbose)
 
 
-def train(config: TrainConfig, data=None, out: str | Path | None = None, *, resume: bool = False,
-          verbose: Any = "auto", data_dir: str | Path | None = None, model=None) -> Run:
+def train(
+    config: TrainConfig,
+    data=None,
+    out: str | Path | None = None,
+    *,
+    resume: bool = False,
+    verbose: Any = "auto",
+    data_dir: str | Path | None = None,
+    model=None,
+) -> Run:
     """Train ``config`` and write its run folder (default ``runs/<name>``); see the module docstring.
 
     ``data`` is a ``kit.data.FashionMNIST`` (default: loaded, ``validation_size`` held out,
@@ -431,8 +497,10 @@ def train(config: TrainConfig, data=None, out: str | Path | None = None, *, resu
     if resume:
         previous, previous_precision = _previous_run(run_dir)
         if previous.get("stop_reason") in ("finished", "early stopping"):
-            raise TrainingError(f"the run in {run_dir} already finished ({previous['stop_reason']}); "
-                                "train again without --resume, or into another --out folder.")
+            raise TrainingError(
+                f"the run in {run_dir} already finished ({previous['stop_reason']}); "
+                "train again without --resume, or into another --out folder."
+            )
         _trim_history(history_path, _backup_epoch(run_dir))
         best_so_far = _best(_read_history(history_path), config.monitor)[1]
     else:
@@ -460,11 +528,23 @@ def train(config: TrainConfig, data=None, out: str | Path | None = None, *, resu
         precision, precision_record = measure_precision(config, data.x_train, y_train, num_classes, builder=model)
     else:
         precision, precision_record = config.precision, {"asked": config.precision}
-    env = {**environment.describe(), "precision": precision, "precision_choice": precision_record,
-           "devices": config.devices}
-    print(f"kit train: {config.model} | backend {env['backend']} | {env['device']} | precision {precision}"
-          + (f" (measured {precision_record.get('images_per_second')})" if "images_per_second" in precision_record else "")
-          + (f" | {config.devices} devices" if config.devices > 1 else "") + f" | run folder {run_dir}", flush=True)
+    env = {
+        **environment.describe(),
+        "precision": precision,
+        "precision_choice": precision_record,
+        "devices": config.devices,
+    }
+    print(
+        f"kit train: {config.model} | backend {env['backend']} | {env['device']} | precision {precision}"
+        + (
+            f" (measured {precision_record.get('images_per_second')})"
+            if "images_per_second" in precision_record
+            else ""
+        )
+        + (f" | {config.devices} devices" if config.devices > 1 else "")
+        + f" | run folder {run_dir}",
+        flush=True,
+    )
 
     steps_per_epoch = math.ceil(len(data.y_train) / config.batch_size)
     training: dict[str, Any] = {"stop_reason": "running", "resumed": bool(resume)}
@@ -478,27 +558,57 @@ def train(config: TrainConfig, data=None, out: str | Path | None = None, *, resu
             env["replicas"] = distribute.replicas()
             environment.set_seed(config.seed)
             model = build_model(config, data.input_shape, num_classes, builder=model)
-            schedule = make_schedule(config.schedule, config.learning_rate, steps_per_epoch=steps_per_epoch,
-                                     epochs=config.epochs, warmup_epochs=config.warmup_epochs,
-                                     **config.schedule_options)
-            model.compile(optimizer=make_optimizer(config.optimizer, schedule, **config.optimizer_options),
-                          loss=_loss(one_hot, config.label_smoothing), metrics=["accuracy"],
-                          jit_compile=_jit_compile())
+            schedule = make_schedule(
+                config.schedule,
+                config.learning_rate,
+                steps_per_epoch=steps_per_epoch,
+                epochs=config.epochs,
+                warmup_epochs=config.warmup_epochs,
+                **config.schedule_options,
+            )
+            model.compile(
+                optimizer=make_optimizer(config.optimizer, schedule, **config.optimizer_options),
+                loss=_loss(one_hot, config.label_smoothing),
+                metrics=["accuracy"],
+                jit_compile=_jit_compile(),
+            )
             callbacks = standard_callbacks(
-                run_dir, x_val=data.x_val, y_val=data.y_val, images_per_epoch=len(data.y_train), monitor=monitor,
-                early_stopping=config.early_stopping, resume=resume, best_so_far=best_so_far,
-                tensorboard=config.tensorboard, batch_size=max(config.batch_size, 1024))
+                run_dir,
+                x_val=data.x_val,
+                y_val=data.y_val,
+                images_per_epoch=len(data.y_train),
+                monitor=monitor,
+                early_stopping=config.early_stopping,
+                resume=resume,
+                best_so_far=best_so_far,
+                tensorboard=config.tensorboard,
+                batch_size=max(config.batch_size, 1024),
+            )
             validation = (data.x_val, y_val) if has_val else None
             if mixing:  # MixUp/CutMix mix labels too: a PyDataset of mixed batches, one-hot labels
                 from kit.augment import MixingDataset
 
-                fit_args = dict(x=MixingDataset.from_spec(data.x_train, data.y_train, config.batch_size, num_classes,
-                                                          mixing, seed=config.seed, shuffle=True))
+                fit_args = dict(
+                    x=MixingDataset.from_spec(
+                        data.x_train,
+                        data.y_train,
+                        config.batch_size,
+                        num_classes,
+                        mixing,
+                        seed=config.seed,
+                        shuffle=True,
+                    )
+                )
             else:  # the fast path: exactly plain model.fit on numpy arrays
                 fit_args = dict(x=data.x_train, y=y_train, batch_size=config.batch_size, shuffle=True)
             start = time.perf_counter()
-            model.fit(**fit_args, epochs=config.epochs, validation_data=validation, callbacks=callbacks,
-                      verbose=_resolve_verbose(verbose))
+            model.fit(
+                **fit_args,
+                epochs=config.epochs,
+                validation_data=validation,
+                callbacks=callbacks,
+                verbose=_resolve_verbose(verbose),
+            )
             train_seconds = time.perf_counter() - start
     finally:
         keras.config.set_dtype_policy(previous_policy)
@@ -513,16 +623,22 @@ def train(config: TrainConfig, data=None, out: str | Path | None = None, *, resu
         stop_reason = "early stopping"
     else:
         stop_reason = "finished"
-    training.update({
-        "stop_reason": stop_reason, "epochs": int(len(history)), "best_epoch": best_epoch,
-        "monitor": monitor, "best_value": best_value,
-        "train_seconds": float(history["epoch_seconds"].sum()) if "epoch_seconds" in history else train_seconds,
-        "images_per_second": float(history["images_per_second"].median()) if len(history) else None,
-    })
+    training.update(
+        {
+            "stop_reason": stop_reason,
+            "epochs": int(len(history)),
+            "best_epoch": best_epoch,
+            "monitor": monitor,
+            "best_value": best_value,
+            "train_seconds": float(history["epoch_seconds"].sum()) if "epoch_seconds" in history else train_seconds,
+            "images_per_second": float(history["images_per_second"].median()) if len(history) else None,
+        }
+    )
     _write_json(run_dir / "config.json", payload)
     if guard.exploded:
-        raise TrainingError(f"{LOSS_EXPLODED} (learning_rate was {config.learning_rate:g}; "
-                            f"history so far in {history_path}).")
+        raise TrainingError(
+            f"{LOSS_EXPLODED} (learning_rate was {config.learning_rate:g}; history so far in {history_path})."
+        )
 
     best_path = run_dir / "model.keras"
     last_epoch = int(history["epoch"].max()) if len(history) else None
@@ -531,8 +647,9 @@ def train(config: TrainConfig, data=None, out: str | Path | None = None, *, resu
         model.load_weights(best_path)  # the checkpointed best epoch, so that evaluation and Run.model match model.keras
     evaluation = _evaluate(model, data, run_dir)
     _plot_curves(history, run_dir, best_epoch)
-    return Run(run_dir=run_dir, model=model, history=history, config=config, evaluation=evaluation,
-               train_seconds=train_seconds)
+    return Run(
+        run_dir=run_dir, model=model, history=history, config=config, evaluation=evaluation, train_seconds=train_seconds
+    )
 
 
 def _previous_run(run_dir: Path) -> tuple[dict, str | None]:
@@ -573,14 +690,21 @@ def _config_from_args(args) -> TrainConfig:
     else:
         config = preset(args.preset)
     overrides = {
-        "model": getattr(args, "model", None), "epochs": getattr(args, "epochs", None),
-        "batch_size": getattr(args, "batch_size", None), "learning_rate": getattr(args, "lr", None),
-        "optimizer": getattr(args, "optimizer", None), "schedule": getattr(args, "schedule", None),
-        "augmentation": getattr(args, "augment", None), "precision": getattr(args, "precision", None),
-        "seed": getattr(args, "seed", None), "devices": getattr(args, "devices", None),
+        "model": getattr(args, "model", None),
+        "epochs": getattr(args, "epochs", None),
+        "batch_size": getattr(args, "batch_size", None),
+        "learning_rate": getattr(args, "lr", None),
+        "optimizer": getattr(args, "optimizer", None),
+        "schedule": getattr(args, "schedule", None),
+        "augmentation": getattr(args, "augment", None),
+        "precision": getattr(args, "precision", None),
+        "seed": getattr(args, "seed", None),
+        "devices": getattr(args, "devices", None),
         "label_smoothing": getattr(args, "label_smoothing", None),
-        "early_stopping": getattr(args, "patience", None), "monitor": getattr(args, "monitor", None),
-        "train_size": getattr(args, "train_size", None), "warmup_epochs": getattr(args, "warmup_epochs", None),
+        "early_stopping": getattr(args, "patience", None),
+        "monitor": getattr(args, "monitor", None),
+        "train_size": getattr(args, "train_size", None),
+        "warmup_epochs": getattr(args, "warmup_epochs", None),
     }
     if getattr(args, "tensorboard", False):
         overrides["tensorboard"] = True
@@ -616,21 +740,35 @@ def command_lr_find(args) -> int:
     from kit import environment
     from kit.callbacks import lr_find, plot_lr_find
 
-    config = preset(args.preset, model=args.model, precision="float32",
-                    **({"optimizer": args.optimizer} if args.optimizer else {}))
+    config = preset(
+        args.preset, model=args.model, precision="float32", **({"optimizer": args.optimizer} if args.optimizer else {})
+    )
     out = Path(args.out) if args.out else Path("runs") / f"lr_find_{args.model}"
     data = _prepare_data(config, None, args.data_dir)
     environment.set_seed(config.seed)
     keras.config.set_dtype_policy("float32")
     model = build_model(config.replace(augmentation=""), data.input_shape, data.num_classes)
     steps = getattr(args, "steps", None) or 200
-    result = lr_find(model, data.x_train, data.y_train, steps=steps, batch_size=config.batch_size,
-                     optimizer=config.optimizer, seed=config.seed, **config.optimizer_options,
-                     **{k: v for k, v in (("start_lr", getattr(args, "start_lr", None)),
-                                          ("end_lr", getattr(args, "end_lr", None))) if v is not None})
+    result = lr_find(
+        model,
+        data.x_train,
+        data.y_train,
+        steps=steps,
+        batch_size=config.batch_size,
+        optimizer=config.optimizer,
+        seed=config.seed,
+        **config.optimizer_options,
+        **{
+            k: v
+            for k, v in (("start_lr", getattr(args, "start_lr", None)), ("end_lr", getattr(args, "end_lr", None)))
+            if v is not None
+        },
+    )
     out.mkdir(parents=True, exist_ok=True)
     result.to_frame().to_csv(out / "lr_find.csv", index=False)
     plot_lr_find(result, out / "lr_find.png")
-    print(f"suggested learning rate {result.suggestion:.3g} (steepest descent; min/10 = {result.lr_min_div_10:.3g}); "
-          f"curve in {out / 'lr_find.png'}")
+    print(
+        f"suggested learning rate {result.suggestion:.3g} (steepest descent; min/10 = {result.lr_min_div_10:.3g}); "
+        f"curve in {out / 'lr_find.png'}"
+    )
     return 0

@@ -17,22 +17,32 @@ optimizers, schedules, augmentation and label smoothing are exactly those of a t
 Trials are scored on the validation set (``val_macro_f1`` from ``kit.callbacks``); the test
 set is kept out of the search so that it stays an unbiased estimate.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import inspect
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 ALGORITHMS: tuple[str, ...] = ("random", "bayesian", "hyperband")
 # Fields that hold option dicts: searched as "<field>.<option>".
 OPTION_FIELDS: tuple[str, ...] = ("model_options", "optimizer_options", "schedule_options")
 # Fields a search may not vary (bookkeeping, or not a hyperparameter).
 # (monitor: the search's objective picks every trial's best epoch.)
-_NOT_SEARCHABLE = ("name", "monitor", "precision", "devices", "tensorboard", "validation_size", "test_size") + OPTION_FIELDS
+_NOT_SEARCHABLE = (
+    "name",
+    "monitor",
+    "precision",
+    "devices",
+    "tensorboard",
+    "validation_size",
+    "test_size",
+) + OPTION_FIELDS
 _RANGE_KINDS = ("log", "linear", "int")
 
 # The default space: the lecture's coarse search (LR over two decades, weight decay 1e-4/1e-5/0).
@@ -68,10 +78,14 @@ class Dimension:
         ``default``: the base config's value, when it is in the space (else KerasTuner's default).
         """
         if self.kind in ("log", "linear", "int"):
-            inside = isinstance(default, (int, float)) and not isinstance(default, bool) and self.low <= default <= self.high
+            inside = (
+                isinstance(default, (int, float)) and not isinstance(default, bool) and self.low <= default <= self.high
+            )
             if self.kind == "int":
                 return hp.Int(self.name, int(self.low), int(self.high), default=int(default) if inside else None)
-            return hp.Float(self.name, self.low, self.high, sampling=self.kind, default=float(default) if inside else None)
+            return hp.Float(
+                self.name, self.low, self.high, sampling=self.kind, default=float(default) if inside else None
+            )
         values, encoded = _choice_values(self.values)
         chosen = None
         for raw, value in zip(self.values, values):
@@ -101,19 +115,21 @@ class SearchSpace:
     Unknown fields or options raise ``ValueError`` listing the valid ones.
     """
 
-    def __init__(self, space: Mapping[str, Any] | "SearchSpace", base_config=None) -> None:
+    def __init__(self, space: Mapping[str, Any] | SearchSpace, base_config=None) -> None:
         if isinstance(space, SearchSpace):
             space = space.spec
         if not isinstance(space, Mapping) or not space:
-            raise ValueError("a search space must be a non-empty mapping of TrainConfig field -> choices or range; "
-                             f"valid fields: {', '.join(searchable_fields())}.")
+            raise ValueError(
+                "a search space must be a non-empty mapping of TrainConfig field -> choices or range; "
+                f"valid fields: {', '.join(searchable_fields())}."
+            )
         self.spec = dict(space)
         self.dimensions = [self._dimension(name, entry) for name, entry in self.spec.items()]
         if base_config is not None:
             self.check(base_config)
 
     @classmethod
-    def load(cls, path: str | Path, base_config=None) -> "SearchSpace":
+    def load(cls, path: str | Path, base_config=None) -> SearchSpace:
         """From a JSON file holding the mapping."""
         path = Path(path)
         try:
@@ -131,17 +147,26 @@ class SearchSpace:
         _check_field(name)
         if isinstance(entry, Mapping):
             if set(entry) != {"sampling", "min", "max"} or entry["sampling"] not in _RANGE_KINDS:
-                raise ValueError(f"search space entry {name!r}: a range is {{'sampling': one of "
-                                 f"{', '.join(_RANGE_KINDS)}, 'min': low, 'max': high}}; got {entry!r}.")
+                raise ValueError(
+                    f"search space entry {name!r}: a range is {{'sampling': one of "
+                    f"{', '.join(_RANGE_KINDS)}, 'min': low, 'max': high}}; got {entry!r}."
+                )
             entry = (entry["sampling"], entry["min"], entry["max"])
         if isinstance(entry, (str, bytes)) or not isinstance(entry, (list, tuple)) or not entry:
-            raise ValueError(f"search space entry {name!r} must be a non-empty list of choices or a range "
-                             f"like ('log', 1e-4, 1e-2); got {entry!r}.")
-        if (len(entry) == 3 and entry[0] in _RANGE_KINDS
-                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in entry[1:])):
+            raise ValueError(
+                f"search space entry {name!r} must be a non-empty list of choices or a range "
+                f"like ('log', 1e-4, 1e-2); got {entry!r}."
+            )
+        if (
+            len(entry) == 3
+            and entry[0] in _RANGE_KINDS
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in entry[1:])
+        ):
             kind, low, high = entry[0], float(entry[1]), float(entry[2])
             if not low < high or (kind == "log" and low <= 0):
-                raise ValueError(f"search space entry {name!r}: need low < high (and low > 0 for 'log'); got {entry!r}.")
+                raise ValueError(
+                    f"search space entry {name!r}: need low < high (and low > 0 for 'log'); got {entry!r}."
+                )
             return Dimension(name, kind=kind, low=low, high=high)
         values = tuple(entry)
         if len({json.dumps(v, sort_keys=True) for v in values}) != len(values):
@@ -162,11 +187,15 @@ class SearchSpace:
                     apply(base_config, {d.name: value})
                 except (ValueError, TypeError) as error:
                     raise ValueError(f"search space entry {d.name!r}: {error}") from None
-        by_field = {f: [d.name.split(".", 1)[1] for d in self.dimensions if d.name.startswith(f + ".")]
-                    for f in OPTION_FIELDS}
+        by_field = {
+            f: [d.name.split(".", 1)[1] for d in self.dimensions if d.name.startswith(f + ".")] for f in OPTION_FIELDS
+        }
         for model in self._choices("model", base_config):
-            valid = [p for p in inspect.signature(getattr(models, model)).parameters
-                     if p not in ("input_shape", "num_classes")]
+            valid = [
+                p
+                for p in inspect.signature(getattr(models, model)).parameters
+                if p not in ("input_shape", "num_classes")
+            ]
             _check_options("model_options", by_field["model_options"], valid, f"model {model!r}")
         for optimizer in self._choices("optimizer", base_config):
             try:  # make_optimizer lists the valid options of the Keras class itself
@@ -186,8 +215,10 @@ class SearchSpace:
 
         With ``base_config``, its values (where the space contains them) are KerasTuner's defaults.
         """
-        return {d.name: d.to_hp(hp, _value(base_config, d.name) if base_config is not None else None)
-                for d in self.dimensions}
+        return {
+            d.name: d.to_hp(hp, _value(base_config, d.name) if base_config is not None else None)
+            for d in self.dimensions
+        }
 
     def __repr__(self) -> str:
         return f"SearchSpace({self.spec!r})"
@@ -203,8 +234,11 @@ def _check_field(name: str) -> None:
 
     fields = [f.name for f in dataclasses.fields(TrainConfig)]
     head, _, option = name.partition(".")
-    ok = (head in OPTION_FIELDS and option and "." not in option) if option else (
-        head in fields and head not in _NOT_SEARCHABLE)
+    ok = (
+        (head in OPTION_FIELDS and option and "." not in option)
+        if option
+        else (head in fields and head not in _NOT_SEARCHABLE)
+    )
     if not ok:
         raise ValueError(f"Unknown search space field {name!r}; valid fields: {', '.join(searchable_fields())}.")
 
@@ -212,8 +246,10 @@ def _check_field(name: str) -> None:
 def _check_options(field: str, options: list[str], valid: list[str], what: str) -> None:
     unknown = sorted(set(options) - set(valid))
     if unknown:
-        raise ValueError(f"Unknown search space field(s) {', '.join(f'{field}.{o}' for o in unknown)} for {what}; "
-                         f"valid options: {', '.join(sorted(valid))}.")
+        raise ValueError(
+            f"Unknown search space field(s) {', '.join(f'{field}.{o}' for o in unknown)} for {what}; "
+            f"valid options: {', '.join(sorted(valid))}."
+        )
 
 
 def apply(config, values: Mapping[str, Any]):
@@ -250,8 +286,18 @@ def _make_tuner_class():
     class ConfigTuner(keras_tuner.Tuner):
         """A KerasTuner ``Tuner`` whose trial is one ``kit.train.train`` run (nothing re-implemented)."""
 
-        def __init__(self, oracle, *, base_config, space: SearchSpace, data, epochs: int | None, out: Path,
-                     verbose: Any, **kwargs):
+        def __init__(
+            self,
+            oracle,
+            *,
+            base_config,
+            space: SearchSpace,
+            data,
+            epochs: int | None,
+            out: Path,
+            verbose: Any,
+            **kwargs,
+        ):
             super().__init__(oracle=oracle, directory=str(out), project_name="keras_tuner", **kwargs)
             self.base_config, self.space, self.data = base_config, space, data
             self.epochs, self.out, self.verbose = epochs, out, verbose
@@ -274,8 +320,13 @@ def _make_tuner_class():
                 config = apply(self.base_config, values).replace(epochs=epochs, name=name)
             except ValueError as error:
                 raise FatalError(str(error)) from None
-            record = {"trial": trial.trial_id, "epochs": epochs, "run_dir": str(run_dir),
-                      "values": values, "config": config}
+            record = {
+                "trial": trial.trial_id,
+                "epochs": epochs,
+                "run_dir": str(run_dir),
+                "values": values,
+                "config": config,
+            }
             self.records[trial.trial_id] = record
             try:
                 run = train(config, self.data, out=run_dir, verbose=self.verbose)
@@ -288,10 +339,16 @@ def _make_tuner_class():
             objective = self.oracle.objective
             column = history[objective.name].astype(float)
             best_index = column.idxmax() if objective.direction == "max" else column.idxmin()
-            record.update(best_epoch=int(history.loc[best_index, "epoch"]), seconds=float(run.train_seconds),
-                          epochs=int(len(history)))
-            metrics = {k: float(history.loc[best_index, k]) for k in ("val_loss", "val_accuracy", "val_macro_f1")
-                       if k in history.columns and not math.isnan(float(history.loc[best_index, k]))}
+            record.update(
+                best_epoch=int(history.loc[best_index, "epoch"]),
+                seconds=float(run.train_seconds),
+                epochs=int(len(history)),
+            )
+            metrics = {
+                k: float(history.loc[best_index, k])
+                for k in ("val_loss", "val_accuracy", "val_macro_f1")
+                if k in history.columns and not math.isnan(float(history.loc[best_index, k]))
+            }
             metrics[objective.name] = float(column[best_index])
             return metrics
 
@@ -314,9 +371,20 @@ def _oracle(algorithm: str, objective, max_trials: int, epochs: int, seed: int, 
     return keras_tuner.oracles.HyperbandOracle(max_epochs=epochs, factor=min(3, epochs), **common)
 
 
-def search(base_config, space: Mapping[str, Any] | SearchSpace | None = None, *, data=None, max_trials: int = 10,
-           epochs: int | None = None, objective: str = "val_macro_f1", out: str | Path = "runs/tune",
-           algorithm: str = "random", seed: int = 0, verbose: Any = 0, data_dir: str | Path | None = None) -> TuneResult:
+def search(
+    base_config,
+    space: Mapping[str, Any] | SearchSpace | None = None,
+    *,
+    data=None,
+    max_trials: int = 10,
+    epochs: int | None = None,
+    objective: str = "val_macro_f1",
+    out: str | Path = "runs/tune",
+    algorithm: str = "random",
+    seed: int = 0,
+    verbose: Any = 0,
+    data_dir: str | Path | None = None,
+) -> TuneResult:
     """Search ``space`` around ``base_config``: ``max_trials`` short ``kit.train`` runs, best first.
 
     ``epochs`` per trial (default ``base_config.epochs``; the lecture: 1-5 for the coarse search;
@@ -357,8 +425,16 @@ def search(base_config, space: Mapping[str, Any] | SearchSpace | None = None, *,
     declared = keras_tuner.HyperParameters()  # the whole space up front (defaults: the base config's values)
     space.sample(declared, base_config)
     oracle = _oracle(algorithm, goal, int(max_trials), trial_epochs, seed, declared)
-    tuner = _make_tuner_class()(oracle, base_config=base_config, space=space, data=data, epochs=trial_epochs,
-                                out=out, verbose=verbose, overwrite=True)
+    tuner = _make_tuner_class()(
+        oracle,
+        base_config=base_config,
+        space=space,
+        data=data,
+        epochs=trial_epochs,
+        out=out,
+        verbose=verbose,
+        overwrite=True,
+    )
     try:
         tuner.search(verbose=1 if verbose else 0)  # KerasTuner's per-trial summary
     except FatalError as error:
@@ -366,17 +442,22 @@ def search(base_config, space: Mapping[str, Any] | SearchSpace | None = None, *,
     except RuntimeError as error:  # KerasTuner: too many consecutive failed trials
         if "consecutive failures" not in str(error):
             raise
-        raise TrainingError(f"{max(oracle.max_consecutive_failed_trials, 1)} trials in a row failed (e.g. the loss "
-                            "exploded): narrow the search space, e.g. lower the learning-rate range.") from None
+        raise TrainingError(
+            f"{max(oracle.max_consecutive_failed_trials, 1)} trials in a row failed (e.g. the loss "
+            "exploded): narrow the search space, e.g. lower the learning-rate range."
+        ) from None
 
     trials = _trials_table(tuner, space, objective)
     finished = trials[trials["status"] == "COMPLETED"] if len(trials) else trials
     if finished.empty:
         raise TrainingError(f"no trial finished; see the run folders in {out / 'trials'}.")
     best_record = tuner.records[str(finished["trial"].iloc[0])]
-    best_config = best_record["config"].replace(name=f"{original.name or original.model}_tuned",
-                                                epochs=original.epochs, monitor=original.monitor,
-                                                test_size=original.test_size)
+    best_config = best_record["config"].replace(
+        name=f"{original.name or original.model}_tuned",
+        epochs=original.epochs,
+        monitor=original.monitor,
+        test_size=original.test_size,
+    )
     best_config = TrainConfig.from_dict(best_config.to_dict())
     trials.to_csv(out / "trials.csv", index=False)
     best_config.save(out / "best_config.json")
@@ -411,8 +492,11 @@ def plot_trials(trials, space: SearchSpace, objective: str, path: str | Path) ->
     """One panel per numeric hyperparameter: the objective of each trial against its value (log axis for log ranges)."""
     from matplotlib.figure import Figure
 
-    numeric = [d for d in space.dimensions if d.kind != "choice" or all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) for v in d.values)]
+    numeric = [
+        d
+        for d in space.dimensions
+        if d.kind != "choice" or all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in d.values)
+    ]
     if not numeric or trials.empty:
         return None
     figure = Figure(figsize=(4 * len(numeric), 3.2), layout="constrained")
@@ -442,10 +526,22 @@ def command(args) -> int:
     base = preset(args.preset, **overrides)
     space = SearchSpace.load(args.space, base) if args.space else SearchSpace(DEFAULT_SPACE, base)
     out = Path(args.out) if args.out else Path("runs") / f"tune_{base.model}"
-    result = search(base, space, max_trials=args.max_trials, epochs=args.epochs, objective=args.objective,
-                    out=out, algorithm=args.algorithm, seed=args.seed, verbose=2, data_dir=args.data_dir)
+    result = search(
+        base,
+        space,
+        max_trials=args.max_trials,
+        epochs=args.epochs,
+        objective=args.objective,
+        out=out,
+        algorithm=args.algorithm,
+        seed=args.seed,
+        verbose=2,
+        data_dir=args.data_dir,
+    )
     shown = result.trials.drop(columns=["run_dir"])
     print(shown.to_string(index=False))
-    print(f"best {result.objective} {result.best_value:.4f}; best config in {out / 'best_config.json'} "
-          f"(train it: python -m kit train --config {out / 'best_config.json'})")
+    print(
+        f"best {result.objective} {result.best_value:.4f}; best config in {out / 'best_config.json'} "
+        f"(train it: python -m kit train --config {out / 'best_config.json'})"
+    )
     return 0

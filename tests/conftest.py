@@ -1,4 +1,5 @@
 """Shared fixtures: the real Fashion-MNIST files, loaded once per test session."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """kit.assign: solution regions -> student stubs; assignments/ stays in sync with solutions/."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -16,8 +17,16 @@ SOLUTION = ROOT / "solutions" / "fashion_mnist"
 ASSIGNMENT = ROOT / "assignments" / "fashion_mnist"
 needs_solutions = pytest.mark.skipif(not SOLUTION.is_dir(), reason="needs solutions/ (instructor repository only)")
 
-HOMEWORK_FUNCTIONS = ("dataset_summary", "build_cnn_sequential", "build_cnn_functional", "inception_module",
-                      "build_inception_cnn", "confusion_matrix", "f1_scores", "best_config")
+HOMEWORK_FUNCTIONS = (
+    "dataset_summary",
+    "build_cnn_sequential",
+    "build_cnn_functional",
+    "inception_module",
+    "build_inception_cnn",
+    "confusion_matrix",
+    "f1_scores",
+    "best_config",
+)
 
 SOURCE = '''"""Doc."""
 import numpy as np
@@ -62,12 +71,15 @@ def test_find_regions_reads_hints_and_code():
     assert hinted[0].hint == 'say "hi"'
 
 
-@pytest.mark.parametrize("text, message", [
-    ("# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION\n", "inside the region opened at line 1"),
-    ("x = 1\n# END SOLUTION\n", "END SOLUTION without a BEGIN"),
-    ("def f():\n    # BEGIN SOLUTION\n    return 1\n", "never closed"),
-    ("# BEGIN SOLUTION hint=unquoted\n# END SOLUTION\n", "cannot read the marker's hint"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION\n", "inside the region opened at line 1"),
+        ("x = 1\n# END SOLUTION\n", "END SOLUTION without a BEGIN"),
+        ("def f():\n    # BEGIN SOLUTION\n    return 1\n", "never closed"),
+        ("# BEGIN SOLUTION hint=unquoted\n# END SOLUTION\n", "cannot read the marker's hint"),
+    ],
+)
 def test_malformed_regions_name_the_line(text, message):
     with pytest.raises(ValueError, match=message):
         strip_solutions(text, "bad.py")
@@ -108,8 +120,12 @@ def test_assign_writes_removes_stale_files_and_check_detects_drift(tmp_path):
 
 
 def test_missing_solution_folder_is_one_clear_error(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "kit", "assign", str(tmp_path / "nope"), str(tmp_path / "out")],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "kit", "assign", str(tmp_path / "nope"), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert result.returncode == 2
     assert "Solution folder" in result.stderr and "Traceback" not in result.stderr
 
@@ -117,8 +133,9 @@ def test_missing_solution_folder_is_one_clear_error(tmp_path):
 @needs_solutions
 def test_assignments_are_in_sync_with_solutions():
     stale = out_of_date(SOLUTION, ASSIGNMENT)
-    assert stale == [], (f"assignments/fashion_mnist is out of date ({stale}); "
-                         f"run `make assign` (never edit assignments/ by hand)")
+    assert stale == [], (
+        f"assignments/fashion_mnist is out of date ({stale}); run `make assign` (never edit assignments/ by hand)"
+    )
 
 
 @needs_solutions

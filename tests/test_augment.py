@@ -1,4 +1,5 @@
 """kit.augment: in-model augmentation on real Fashion-MNIST, MixUp/CutMix label mixing, saving."""
+
 from __future__ import annotations
 
 import keras
@@ -124,8 +125,9 @@ def test_model_fits_on_mixed_batches(small_fashion_mnist):
     data = small_fashion_mnist
     # batches of 16 like the other mixing tests: under JAX each new shape costs a compilation
     dataset = A.MixingDataset(data.x_train[:128], data.y_train[:128], 16, 10, mixup_alpha=0.2, cutmix_alpha=1.0)
-    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(10, activation="softmax")])
+    model = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]
+    )
     model.compile("adam", "categorical_crossentropy")
     history = model.fit(dataset, epochs=2, verbose=0)
     assert np.all(np.isfinite(history.history["loss"])) and len(history.history["loss"]) == 2
@@ -155,7 +157,12 @@ def test_model_with_augmentation_saves_and_loads_in_safe_mode(tmp_path, images):
     loaded = keras.models.load_model(path, safe_mode=True)
     augmentation = loaded.get_layer("augmentation")
     assert [type(layer).__name__ for layer in augmentation.layers] == [
-        "RandomFlip", "RandomTranslation", "RandomRotation", "RandomZoom", "RandomErasing"]
+        "RandomFlip",
+        "RandomTranslation",
+        "RandomRotation",
+        "RandomZoom",
+        "RandomErasing",
+    ]
     assert tuple(augmentation.get_layer("augment_erasing").value_range) == (0.0, 1.0)
     np.testing.assert_allclose(loaded.predict(images, verbose=0), model.predict(images, verbose=0), atol=1e-6)
 

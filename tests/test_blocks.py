@@ -1,4 +1,5 @@
 """kit.blocks: parameter counts by hand, Inception and residual structure read from the graph."""
+
 from __future__ import annotations
 
 import keras
@@ -33,10 +34,26 @@ def _path_to_input(model, tensor):
 # ---------------------------------------------------------------- the lecture's depthwise-separable example
 @pytest.mark.backend_agnostic
 def test_lecture_depthwise_separable_example_370_vs_86():
-    plain = _model(blocks.conv_bn_act, (32, 32, 4), filters=10, kernel_size=3, padding="valid",
-                   activation=None, normalization="none", name="plain")
-    separable = _model(blocks.separable_conv_block, (32, 32, 4), filters=10, kernel_size=3, padding="valid",
-                       activation=None, normalization="none", name="separable")
+    plain = _model(
+        blocks.conv_bn_act,
+        (32, 32, 4),
+        filters=10,
+        kernel_size=3,
+        padding="valid",
+        activation=None,
+        normalization="none",
+        name="plain",
+    )
+    separable = _model(
+        blocks.separable_conv_block,
+        (32, 32, 4),
+        filters=10,
+        kernel_size=3,
+        padding="valid",
+        activation=None,
+        normalization="none",
+        name="separable",
+    )
     assert plain.count_params() == (4 * 3 * 3) * 10 + 10 == 370
     assert separable.count_params() == (4 * 3 * 3) * 1 + (4 * 1 * 1) * 10 + 10 == 86
     assert plain.output.shape == separable.output.shape == (None, 30, 30, 10)
@@ -56,8 +73,7 @@ def test_conv_bn_act_counts_layers_and_parameters():
 
 def test_dilated_convolution_widens_the_field_without_weights():
     plain = _model(blocks.conv_bn_act, (28, 28, 1), filters=4, padding="valid", normalization="none")
-    dilated = _model(blocks.conv_bn_act, (28, 28, 1), filters=4, padding="valid", dilation_rate=2,
-                     normalization="none")
+    dilated = _model(blocks.conv_bn_act, (28, 28, 1), filters=4, padding="valid", dilation_rate=2, normalization="none")
     assert plain.output.shape == (None, 26, 26, 4)
     assert dilated.output.shape == (None, 24, 24, 4)  # 3x3 with holes sees 5x5
     assert plain.count_params() == dilated.count_params() == 9 * 4 + 4
@@ -72,8 +88,11 @@ def test_maxout_doubles_the_linear_layer_and_keeps_the_width():
 
 def test_dense_block_and_heads():
     inputs = keras.Input((7, 7, 16))
-    for pooling, layer_type in [("avg", keras.layers.GlobalAveragePooling2D),
-                                ("max", keras.layers.GlobalMaxPooling2D), ("flatten", keras.layers.Flatten)]:
+    for pooling, layer_type in [
+        ("avg", keras.layers.GlobalAveragePooling2D),
+        ("max", keras.layers.GlobalMaxPooling2D),
+        ("flatten", keras.layers.Flatten),
+    ]:
         outputs = blocks.classifier_head(inputs, 10, pooling=pooling, dropout=0.3, name=f"head{pooling}")
         model = keras.Model(inputs, outputs)
         assert isinstance(model.layers[1], layer_type)
@@ -112,24 +131,28 @@ def test_inception_module_matches_the_lecture_figure():
     assert all(isinstance(branch[-1], keras.layers.Activation) for branch in branches)  # ReLU closes each branch
     assert all(layer.name.startswith("inc_") for layer in model.layers[1:])
     c = 32
-    expected = (
-        (c * 64 + 64)
-        + (c * 64 + 64) + (64 * 9 * 64 + 64)
-        + (c * 64 + 64) + (64 * 25 * 64 + 64)
-        + (c * 64 + 64)
-    )
+    expected = (c * 64 + 64) + (c * 64 + 64) + (64 * 9 * 64 + 64) + (c * 64 + 64) + (64 * 25 * 64 + 64) + (c * 64 + 64)
     assert model.count_params() == expected
 
 
 def test_inception_output_channels_are_the_sum_of_branch_filters():
-    model = _model(blocks.inception_module, (9, 9, 5), filters_1x1=3, filters_3x3_reduce=2, filters_3x3=7,
-                   filters_5x5_reduce=1, filters_5x5=4, filters_pool_proj=6)
+    model = _model(
+        blocks.inception_module,
+        (9, 9, 5),
+        filters_1x1=3,
+        filters_3x3_reduce=2,
+        filters_3x3=7,
+        filters_5x5_reduce=1,
+        filters_5x5=4,
+        filters_pool_proj=6,
+    )
     assert model.output.shape[-1] == 3 + 7 + 4 + 6
 
 
 def test_naive_inception_module_passes_the_pool_branch_through():
-    model = _model(blocks.inception_module, (9, 9, 24), filters_1x1=8, filters_3x3=16, filters_5x5=4,
-                   reduce=False, name="naive")
+    model = _model(
+        blocks.inception_module, (9, 9, 24), filters_1x1=8, filters_3x3=16, filters_5x5=4, reduce=False, name="naive"
+    )
     assert model.output.shape == (None, 9, 9, 8 + 16 + 4 + 24)
     _, branches = _inception_branches(model)
     assert len(branches) == 4
@@ -139,8 +162,17 @@ def test_naive_inception_module_passes_the_pool_branch_through():
 
 
 def test_inception_module_optional_batch_norm():
-    model = _model(blocks.inception_module, (8, 8, 16), filters_1x1=4, filters_3x3_reduce=4, filters_3x3=4,
-                   filters_5x5_reduce=4, filters_5x5=4, filters_pool_proj=4, normalization="batch")
+    model = _model(
+        blocks.inception_module,
+        (8, 8, 16),
+        filters_1x1=4,
+        filters_3x3_reduce=4,
+        filters_3x3=4,
+        filters_5x5_reduce=4,
+        filters_5x5=4,
+        filters_pool_proj=4,
+        normalization="batch",
+    )
     _, branches = _inception_branches(model)
     bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert len(bns) == 6  # one after each conv
@@ -167,8 +199,9 @@ def _add_layer(model):
     ],
 )
 def test_residual_block_shortcut_and_shapes(in_channels, filters, stride, bottleneck, projection, out_shape):
-    model = _model(blocks.residual_block, (28, 28, in_channels), filters=filters, stride=stride,
-                   bottleneck=bottleneck, name="res")
+    model = _model(
+        blocks.residual_block, (28, 28, in_channels), filters=filters, stride=stride, bottleneck=bottleneck, name="res"
+    )
     assert model.output.shape == (None, *out_shape)
     add = _add_layer(model)
     shortcut_path = [_path_to_input(model, tensor) for tensor in add.input]

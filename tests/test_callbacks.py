@@ -1,4 +1,5 @@
 """kit.callbacks: validation macro-F1, NaN guard, timer/LR logging, the standard list, the LR range test."""
+
 from __future__ import annotations
 
 import math
@@ -13,8 +14,14 @@ from kit import callbacks as kc
 
 def _small_net(seed: int = 0) -> keras.Model:
     keras.utils.set_random_seed(seed)
-    return keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(32, activation="relu"),
-                             keras.layers.Dense(10, activation="softmax")])
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(32, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 @pytest.mark.backend_agnostic
@@ -26,8 +33,15 @@ def test_macro_f1_timer_and_learning_rate_are_logged_each_epoch(small_fashion_mn
     model.compile(keras.optimizers.SGD(schedule), "sparse_categorical_crossentropy", metrics=["accuracy"])
     sparse_f1 = kc.ValidationMacroF1(x_val, y_val, batch_size=128)
     one_hot_f1 = kc.ValidationMacroF1(x_val, keras.utils.to_categorical(y_val, 10), batch_size=128)
-    history = model.fit(x, y, batch_size=100, epochs=2, validation_data=(x_val, y_val), verbose=0,
-                        callbacks=[sparse_f1, kc.LearningRateLogger(), kc.EpochTimer(len(x))])
+    history = model.fit(
+        x,
+        y,
+        batch_size=100,
+        epochs=2,
+        validation_data=(x_val, y_val),
+        verbose=0,
+        callbacks=[sparse_f1, kc.LearningRateLogger(), kc.EpochTimer(len(x))],
+    )
     logs = history.history
     expected = f1_score(y_val, model.predict(x_val, verbose=0).argmax(axis=1), average="macro")
     assert logs["val_macro_f1"][-1] == pytest.approx(expected, abs=1e-12)
@@ -42,8 +56,12 @@ def test_macro_f1_timer_and_learning_rate_are_logged_each_epoch(small_fashion_mn
 
 @pytest.mark.backend_agnostic
 def test_nan_guard_stops_on_nan_inf_and_exploding_loss():
-    for losses, expected in (([2.3, 2.1, 1.9], False), ([2.3, float("nan")], True),
-                             ([2.3, float("inf")], True), ([2.3, 40.0, 2e3], True)):
+    for losses, expected in (
+        ([2.3, 2.1, 1.9], False),
+        ([2.3, float("nan")], True),
+        ([2.3, float("inf")], True),
+        ([2.3, 40.0, 2e3], True),
+    ):
         guard = kc.NaNGuard()
         model = _small_net()
         guard.set_model(model)
@@ -57,8 +75,16 @@ def test_nan_guard_stops_on_nan_inf_and_exploding_loss():
 
 def test_standard_callbacks_are_keras_own_configured(tmp_path, small_fashion_mnist):
     data = small_fashion_mnist
-    listed = kc.standard_callbacks(tmp_path, x_val=data.x_val, y_val=data.y_val, images_per_epoch=100,
-                                   monitor="val_macro_f1", early_stopping=3, resume=True, best_so_far=0.8)
+    listed = kc.standard_callbacks(
+        tmp_path,
+        x_val=data.x_val,
+        y_val=data.y_val,
+        images_per_epoch=100,
+        monitor="val_macro_f1",
+        early_stopping=3,
+        resume=True,
+        best_so_far=0.8,
+    )
     kinds = [type(c) for c in listed]
     # metric-adding callbacks come before those that read the logs; the backup comes after the CSV row
     assert kinds.index(kc.ValidationMacroF1) < kinds.index(keras.callbacks.EarlyStopping)
@@ -69,8 +95,12 @@ def test_standard_callbacks_are_keras_own_configured(tmp_path, small_fashion_mni
     assert checkpoint.save_best_only and checkpoint.best == 0.8 and str(checkpoint.filepath).endswith("model.keras")
     assert listed[kinds.index(kc.EpochCSVLogger)].append is True
     assert keras.callbacks.TensorBoard not in kinds
-    assert keras.callbacks.TensorBoard in [type(c) for c in kc.standard_callbacks(
-        tmp_path, x_val=data.x_val, y_val=data.y_val, images_per_epoch=1, tensorboard=True)]
+    assert keras.callbacks.TensorBoard in [
+        type(c)
+        for c in kc.standard_callbacks(
+            tmp_path, x_val=data.x_val, y_val=data.y_val, images_per_epoch=1, tensorboard=True
+        )
+    ]
     assert kc.monitor_mode("val_loss") == "min" and kc.monitor_mode("val_accuracy") == "max"
 
 
@@ -78,8 +108,16 @@ def test_standard_callbacks_are_keras_own_configured(tmp_path, small_fashion_mni
 def test_lr_find_suggests_inside_the_range_and_leaves_the_weights_alone(small_fashion_mnist, tmp_path):
     model = _small_net()  # a small real network: the test is about the range test, and runs under JAX too
     before = [w.copy() for w in model.get_weights()]
-    result = kc.lr_find(model, small_fashion_mnist.x_train, small_fashion_mnist.y_train,
-                        start_lr=1e-5, end_lr=100.0, steps=60, batch_size=64, smoothing=0.9)
+    result = kc.lr_find(
+        model,
+        small_fashion_mnist.x_train,
+        small_fashion_mnist.y_train,
+        start_lr=1e-5,
+        end_lr=100.0,
+        steps=60,
+        batch_size=64,
+        smoothing=0.9,
+    )
     for old, new in zip(before, model.get_weights()):
         np.testing.assert_array_equal(old, new)
     n = len(result.learning_rates)

@@ -1,5 +1,6 @@
 """kit.data: the loader on the real files, the resolution order, the caches, the download,
 and every corruption case (built from small synthetic IDX files) as one sentence naming the file."""
+
 from __future__ import annotations
 
 import functools
@@ -21,12 +22,23 @@ from kit.cli import main
 from kit.data import CLASS_NAMES, FILES, DatasetError, load_fashion_mnist
 
 REPO = Path(__file__).resolve().parent.parent
-STANDARD_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+STANDARD_NAMES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 FIXES = ("make data", "--download", "apt-get", "chmod", "git checkout")
 
 
 # --------------------------------------------------------------------------- helpers
+
 
 def idx_bytes(array, magic: int | None = None) -> bytes:
     """An IDX payload: magic (0x08 = unsigned byte, then the number of dimensions), sizes, data."""
@@ -59,8 +71,9 @@ def assert_one_sentence(message: str, path: Path) -> None:
 
 def run_kit(*args: str, **kwargs) -> subprocess.CompletedProcess:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONDONTWRITEBYTECODE": "1"}
-    return subprocess.run([sys.executable, "-m", "kit", *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=120, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "kit", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120, **kwargs
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -97,6 +110,7 @@ def link_files(source: Path, folder: Path) -> Path:
 
 
 # --------------------------------------------------------------------------- the real dataset
+
 
 def test_shapes_dtypes_and_ranges(fashion_mnist, real_dir):
     d = fashion_mnist
@@ -166,6 +180,7 @@ def test_subset_is_stratified_and_exact(fashion_mnist, small_fashion_mnist):
 
 # --------------------------------------------------------------------------- resolution order
 
+
 def test_explicit_folder_wins_and_is_never_skipped(monkeypatch, tmp_path, real_dir):
     monkeypatch.setenv("KIT_DATA_DIR", str(real_dir))
     assert load_fashion_mnist(validation_size=0).source == f"$KIT_DATA_DIR: {real_dir}"
@@ -197,6 +212,7 @@ def test_keras_cache_is_the_last_place_looked_and_then_a_clear_error(monkeypatch
 
 # --------------------------------------------------------------------------- caches
 
+
 def test_repeated_loads_do_not_read_the_files_again(monkeypatch, raw_fashion_mnist):
     def fail(folder):
         raise AssertionError(f"{folder} read again")
@@ -219,16 +235,19 @@ def test_npz_cache_is_used_and_a_broken_one_ignored(monkeypatch, tmp_path, raw_f
     real_read = kit.data._read_folder
     monkeypatch.setattr(kit.data, "_read_folder", lambda folder: pytest.fail("the .npz cache was not used"))
     monkeypatch.setattr(kit.data, "_MEMORY_CACHE", {})
-    np.testing.assert_array_equal(load_fashion_mnist(validation_size=0, normalize=False).x_test,
-                                  raw_fashion_mnist.x_test)
+    np.testing.assert_array_equal(
+        load_fashion_mnist(validation_size=0, normalize=False).x_test, raw_fashion_mnist.x_test
+    )
     npz.write_bytes(b"not an npz file")
     monkeypatch.setattr(kit.data, "_read_folder", real_read)
     monkeypatch.setattr(kit.data, "_MEMORY_CACHE", {})
-    np.testing.assert_array_equal(load_fashion_mnist(validation_size=0, normalize=False).y_train,
-                                  raw_fashion_mnist.y_train)
+    np.testing.assert_array_equal(
+        load_fashion_mnist(validation_size=0, normalize=False).y_train, raw_fashion_mnist.y_train
+    )
 
 
 # --------------------------------------------------------------------------- corruption, one sentence each
+
 
 def _missing_file(folder):
     (folder / FILES["test_labels"]).unlink()
@@ -301,9 +320,20 @@ def _folder_in_place_of_file(folder):
     return path, "is a folder"
 
 
-CASES = [_missing_file, _empty_file, _truncated_gzip, _corrupt_gzip_crc, _not_gzip, _wrong_magic,
-         _wrong_dimensions, _short_payload, _label_out_of_range, _count_mismatch, _wrong_count,
-         _folder_in_place_of_file]
+CASES = [
+    _missing_file,
+    _empty_file,
+    _truncated_gzip,
+    _corrupt_gzip_crc,
+    _not_gzip,
+    _wrong_magic,
+    _wrong_dimensions,
+    _short_payload,
+    _label_out_of_range,
+    _count_mismatch,
+    _wrong_count,
+    _folder_in_place_of_file,
+]
 
 
 @pytest.mark.parametrize("corrupt", CASES, ids=lambda f: f.__name__.strip("_"))
@@ -407,8 +437,11 @@ def test_unreadable_file_without_permission(tmp_path):
 def test_cli_in_a_real_process_exit_2_without_traceback(tmp_path):
     folder = synthetic_dir(tmp_path / "fashion")
     _not_gzip(folder)
-    for args in (["data", "--data-dir", str(folder)], ["data", "--check", "--data-dir", str(tmp_path / "none")],
-                 ["explore", "--out", str(tmp_path / "out"), "--data-dir", str(folder)]):
+    for args in (
+        ["data", "--data-dir", str(folder)],
+        ["data", "--check", "--data-dir", str(tmp_path / "none")],
+        ["explore", "--out", str(tmp_path / "out"), "--data-dir", str(folder)],
+    ):
         result = run_kit(*args)
         assert result.returncode == 2, result
         assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1 and result.stdout == ""
@@ -425,6 +458,7 @@ def test_cli_describes_the_data_and_check_is_quiet(capsys, real_dir):
 
 
 # --------------------------------------------------------------------------- download (localhost only)
+
 
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, *args):
@@ -448,16 +482,18 @@ def serve():
         server.server_close()
 
 
-def test_download_from_a_mirror_then_only_what_is_missing(serve, real_copy, tmp_path, monkeypatch, capsys,
-                                                          raw_fashion_mnist):
+def test_download_from_a_mirror_then_only_what_is_missing(
+    serve, real_copy, tmp_path, monkeypatch, capsys, raw_fashion_mnist
+):
     url = serve(real_copy)
     monkeypatch.setenv("KIT_DATA_URL", url)
     target = tmp_path / "downloaded"
     assert main(["data", "--download", "--check", "--data-dir", str(target)]) == 0
     assert f"Fashion-MNIST not found; downloading it into {target}" in capsys.readouterr().out
     assert sorted(p.name for p in target.iterdir()) == sorted(FILES.values())  # no .part files left
-    np.testing.assert_array_equal(load_fashion_mnist(target, validation_size=0, normalize=False).x_test,
-                                  raw_fashion_mnist.x_test)
+    np.testing.assert_array_equal(
+        load_fashion_mnist(target, validation_size=0, normalize=False).x_test, raw_fashion_mnist.x_test
+    )
 
     partial = tmp_path / "partial"
     partial.mkdir()

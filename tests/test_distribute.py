@@ -1,4 +1,5 @@
 """kit.distribute: data-parallel training really runs on two logical CPU devices (TF and JAX)."""
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,9 @@ def _run(backend: str, out: Path) -> dict:
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(ROOT))
     if backend == "jax":
         env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2").strip()
-    done = subprocess.run([sys.executable, "-c", _SCRIPT, str(out)], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     line = next(line for line in done.stdout.splitlines() if line.startswith("EVIDENCE "))
     return json.loads(line.removeprefix("EVIDENCE "))

@@ -1,12 +1,18 @@
 """kit.evaluate: metrics equal scikit-learn's, confusion orientation, metrics.json, ensembles, TTA, bad input."""
+
 from __future__ import annotations
 
 import json
 
 import numpy as np
 import pytest
-from sklearn.metrics import (classification_report, confusion_matrix, log_loss,
-                             precision_recall_fscore_support, top_k_accuracy_score)
+from sklearn.metrics import (
+    classification_report,
+    confusion_matrix,
+    log_loss,
+    precision_recall_fscore_support,
+    top_k_accuracy_score,
+)
 
 from kit.evaluate import Evaluation, ensemble, evaluate, from_probabilities, tta, tta_views
 
@@ -65,8 +71,9 @@ def test_metrics_equal_scikit_learn_with_never_predicted_and_absent_classes(recw
     assert ev.accuracy == pytest.approx(np.mean(y_true == y_pred))
     assert ev.top2_accuracy == pytest.approx(top_k_accuracy_score(y_true, probs, k=2, labels=labels))
     assert ev.loss == pytest.approx(log_loss(y_true, probs, labels=labels))
-    assert ev.report_text == classification_report(y_true, y_pred, labels=labels, target_names=list("abcde"),
-                                                   digits=4, zero_division=0)
+    assert ev.report_text == classification_report(
+        y_true, y_pred, labels=labels, target_names=list("abcde"), digits=4, zero_division=0
+    )
     # Row-normalised confusion: rows of present classes sum to 1, the absent class's row is 0.
     np.testing.assert_allclose(ev.confusion_normalized.sum(axis=1), [1, 1, 1, 1, 0])
     np.testing.assert_array_equal(ev.y_pred, y_pred)
@@ -116,8 +123,9 @@ def test_metrics_json_keys_and_types():
     assert [row["class"] for row in d["per_class"]] == ["x", "y", "z"]
     assert all(isinstance(row["support"], int) and isinstance(row["f1"], float) for row in d["per_class"])
     assert all(isinstance(v, int) for row in d["confusion_matrix"] for v in row)
-    assert all(set(item) == {"true", "predicted", "count"} and isinstance(item["count"], int)
-               for item in d["most_confused"])
+    assert all(
+        set(item) == {"true", "predicted", "count"} and isinstance(item["count"], int) for item in d["most_confused"]
+    )
     assert json.loads(json.dumps(d)) == d  # JSON-ready as it is
 
 
@@ -129,19 +137,22 @@ def test_default_class_names_are_fashion_mnist():
 
 
 # --------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize("probs, y, message", [
-    (np.full((3, 2), 0.5), np.array([0, 1]), "3 rows but y has 2 labels"),
-    (np.full((2, 3), 1 / 3), np.array([0, 3]), r"labels must lie in \[0, 3\); found 3"),
-    (np.full((2, 3), 1 / 3), np.array([-1, 0]), r"labels must lie in \[0, 3\); found -1"),
-    (np.full((2, 3), 1 / 3), np.array([], dtype=int), "y is empty"),
-    (np.zeros((0, 3)), np.array([0]), "probabilities are empty"),
-    (np.full(3, 1 / 3), np.array([0, 1, 2]), r"shape \(N, num_classes\)"),
-    (np.full((2, 3, 1), 1 / 3), np.array([0, 1]), r"shape \(N, num_classes\)"),
-    (np.array([[2.0, -1.0], [0.5, 0.5]]), np.array([0, 1]), "sum to 1"),
-    (np.array([[3.0, 1.0], [0.5, 0.5]]), np.array([0, 1]), "softmax"),
-    (np.array([[np.nan, 1.0], [0.5, 0.5]]), np.array([0, 1]), "NaN"),
-    (np.full((2, 2), 0.5), np.array([0.5, 1.0]), "integer class labels"),
-])
+@pytest.mark.parametrize(
+    "probs, y, message",
+    [
+        (np.full((3, 2), 0.5), np.array([0, 1]), "3 rows but y has 2 labels"),
+        (np.full((2, 3), 1 / 3), np.array([0, 3]), r"labels must lie in \[0, 3\); found 3"),
+        (np.full((2, 3), 1 / 3), np.array([-1, 0]), r"labels must lie in \[0, 3\); found -1"),
+        (np.full((2, 3), 1 / 3), np.array([], dtype=int), "y is empty"),
+        (np.zeros((0, 3)), np.array([0]), "probabilities are empty"),
+        (np.full(3, 1 / 3), np.array([0, 1, 2]), r"shape \(N, num_classes\)"),
+        (np.full((2, 3, 1), 1 / 3), np.array([0, 1]), r"shape \(N, num_classes\)"),
+        (np.array([[2.0, -1.0], [0.5, 0.5]]), np.array([0, 1]), "sum to 1"),
+        (np.array([[3.0, 1.0], [0.5, 0.5]]), np.array([0, 1]), "softmax"),
+        (np.array([[np.nan, 1.0], [0.5, 0.5]]), np.array([0, 1]), "NaN"),
+        (np.full((2, 2), 0.5), np.array([0.5, 1.0]), "integer class labels"),
+    ],
+)
 def test_bad_input_gives_one_clear_value_error(probs, y, message):
     with pytest.raises(ValueError, match=message):
         evaluate(probs, None, y)
@@ -189,7 +200,7 @@ def test_ensemble_averages_probabilities_then_takes_argmax():
 @pytest.mark.backend_agnostic
 def test_tta_views_and_average_on_a_hand_made_predictor():
     x = np.zeros((2, 28, 28, 1), dtype=np.float32)
-    x[0, 10, 3, 0] = 1.0   # a dot on the left
+    x[0, 10, 3, 0] = 1.0  # a dot on the left
     x[1, 10, 20, 0] = 1.0  # a dot on the right
     views = dict(tta_views(x, shifts=True))
     assert list(views) == ["identity", "flip", "shift_up", "shift_down", "shift_left", "shift_right"]

@@ -1,4 +1,5 @@
 """kit.explore: the tables against numpy computed here, the duplicate counts, the pictures and the report."""
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,13 @@ def test_class_counts_and_pixel_stats_match_numpy(small_fashion_mnist):
 
 
 def test_uint8_and_float_data_give_the_same_tables(small_fashion_mnist):
-    as_uint8 = replace(small_fashion_mnist, **{f"x_{s}": np.rint(getattr(small_fashion_mnist, f"x_{s}") * 255)
-                                               .astype(np.uint8) for s in ("train", "val", "test")})
+    as_uint8 = replace(
+        small_fashion_mnist,
+        **{
+            f"x_{s}": np.rint(getattr(small_fashion_mnist, f"x_{s}") * 255).astype(np.uint8)
+            for s in ("train", "val", "test")
+        },
+    )
     a, b = explore.summary(small_fashion_mnist), explore.summary(as_uint8)
     for name in a:
         np.testing.assert_allclose(a[name].to_numpy(dtype=float), b[name].to_numpy(dtype=float), rtol=1e-12)
@@ -63,7 +69,7 @@ def test_full_dataset_balance_statistics_and_duplicates(raw_fashion_mnist):
     assert tables["class_counts"]["train"].tolist() == [6000] * 10
     assert tables["class_counts"]["test"].tolist() == [1000] * 10
     assert tables["pixel_stats"].loc["all", "mean"] == pytest.approx(0.2860, abs=5e-5)  # usual normalisation
-    assert tables["pixel_stats"].loc["all", "std"] == pytest.approx(0.3530, abs=5e-5)   # constants
+    assert tables["pixel_stats"].loc["all", "std"] == pytest.approx(0.3530, abs=5e-5)  # constants
     within, between = tables["duplicates_within"], tables["duplicates_between"]
     assert within.loc["train", "duplicate_images"] == 60000 - _unique_rows(d.x_train)
     assert within.loc["test", "duplicate_images"] == 10000 - _unique_rows(d.x_test)
@@ -82,11 +88,20 @@ def test_planted_duplicates_are_counted_exactly(small_fashion_mnist):
     y_test = np.concatenate([d.y_test[:-2], d.y_train[10:11], (d.y_train[11:12] + 1) % 10])
     planted = replace(d, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
     within, between = explore.duplicates(planted)
-    assert within.loc["train"].to_dict() == {"images": 2004, "unique": 2000, "duplicate_images": 4,
-                                             "duplicate_groups": 3, "label_conflicts": 1}
+    assert within.loc["train"].to_dict() == {
+        "images": 2004,
+        "unique": 2000,
+        "duplicate_images": 4,
+        "duplicate_groups": 3,
+        "label_conflicts": 1,
+    }
     assert within.loc["test", "duplicate_images"] == 0
-    assert between.loc["train vs test"].to_dict() == {"images": 1000, "shared_images": 2, "distinct_shared": 2,
-                                                      "label_conflicts": 1}
+    assert between.loc["train vs test"].to_dict() == {
+        "images": 1000,
+        "shared_images": 2,
+        "distinct_shared": 2,
+        "label_conflicts": 1,
+    }
     assert between.loc["validation vs test", "shared_images"] == 0
 
 
@@ -117,13 +132,18 @@ def test_report_writes_markdown_json_and_valid_pngs(small_fashion_mnist, tmp_pat
     assert stored["tables"]["class_counts"]["Ankle boot"] == {"train": 200, "validation": 50, "test": 100, "all": 350}
     assert stored["findings"]["balanced"] is True and stored["class_names"][9] == "Ankle boot"
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["dataset.md", "dataset.json"] + [name for name, _ in explore.IMAGES.values()])
+        ["dataset.md", "dataset.json"] + [name for name, _ in explore.IMAGES.values()]
+    )
 
 
 def test_explore_command_on_the_real_data(tmp_path, capsys):
     assert main(["explore", "--out", str(tmp_path)]) == 0
     assert "dataset.md" in capsys.readouterr().out
     stored = json.loads((tmp_path / "dataset.json").read_text())
-    assert stored["shapes"] == {"train": [55000, 28, 28, 1], "validation": [5000, 28, 28, 1], "test": [10000, 28, 28, 1]}
+    assert stored["shapes"] == {
+        "train": [55000, 28, 28, 1],
+        "validation": [5000, 28, 28, 1],
+        "test": [10000, 28, 28, 1],
+    }
     assert stored["findings"]["images"] == {"train": 55000, "validation": 5000, "test": 10000, "all": 70000}
     _assert_png(tmp_path / "sample_grid.png")

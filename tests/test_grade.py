@@ -3,6 +3,7 @@
 Each broken/attack submission is graded only on the checks it targets (``grade(only=...)``),
 with timeouts scaled down; the full rubric runs once for the solution and once for the stubs.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from grading.helpers import make_submission, save_model, write_zip_bomb
+
 from kit.grade import grade, load_rubric, write_package
 
 pytestmark = pytest.mark.grading
@@ -54,12 +55,13 @@ def assert_gradescope_format(results: dict) -> None:
 
 # ------------------------------------------------------------------ full runs: solution and stubs
 
+
 @pytest.fixture(scope="module")
 def smoke_model(tmp_path_factory):
     """A model trained by the smoke preset, and its macro-F1 on the full test set (computed here)."""
+    import keras
     from sklearn.metrics import f1_score
 
-    import keras
     from kit.data import load_fashion_mnist
     from kit.train import preset, train
 
@@ -83,7 +85,9 @@ def test_solution_gets_full_marks_and_model_points(tmp_path, smoke_model):
     assert json.loads((tmp_path / "results.json").read_text()) == results
     got = scores(results)
     assert set(got) == set(RUBRIC)
-    failed = {t["name"]: t["output"] for t in results["tests"] if t["tags"][0] != "model" and t["score"] != t["max_score"]}
+    failed = {
+        t["name"]: t["output"] for t in results["tests"] if t["tags"][0] != "model" and t["score"] != t["max_score"]
+    }
     assert not failed
     assert got["model"] == model_points(f1)
     assert results["leaderboard"][0]["value"] == pytest.approx(f1, abs=1e-3)
@@ -99,15 +103,21 @@ def test_stubs_get_zero_everywhere_via_cli(tmp_path):
     submission.mkdir()
     (submission / "homework.py").write_bytes(stub.read_bytes())
     out = tmp_path / "out" / "results.json"
-    finished = subprocess.run([sys.executable, "-m", "kit", "grade", str(submission), "--out", str(out), "--hidden"],
-                              cwd=ROOT, capture_output=True, text=True, timeout=600)
+    finished = subprocess.run(
+        [sys.executable, "-m", "kit", "grade", str(submission), "--out", str(out), "--hidden"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert finished.returncode == 0, finished.stderr[-2000:]
     results = json.loads(out.read_text())
     assert_gradescope_format(results)
     assert results["score"] == 0 and len(results["tests"]) == len(RUBRIC)
     functions = [t for t in results["tests"] if t["tags"][0] != "model"]
-    assert all("not implemented" in t["output"] for t in functions if t["visibility"] == "visible"), \
-        [t["output"][:300] for t in functions]
+    assert all("not implemented" in t["output"] for t in functions if t["visibility"] == "visible"), [
+        t["output"][:300] for t in functions
+    ]
     assert "Total: 0 / " in finished.stdout  # the human summary table
 
 
@@ -140,8 +150,14 @@ def test_broken_submission_gets_exact_score(tmp_path, name):
 
 def test_reference_passes_the_targeted_checks(tmp_path):
     """The fixture the overrides start from is itself correct (so each override is what fails)."""
-    only = ["cnn_sequential", "inception_module_hidden", "confusion_matrix_hidden", "f1_scores_hidden",
-            "dataset_summary_hidden", "best_config"]
+    only = [
+        "cnn_sequential",
+        "inception_module_hidden",
+        "confusion_matrix_hidden",
+        "f1_scores_hidden",
+        "dataset_summary_hidden",
+        "best_config",
+    ]
     results = run(make_submission(tmp_path / "reference"), only)
     assert scores(results) == {check: RUBRIC[check].points for check in only}, results["tests"]
 
@@ -243,8 +259,13 @@ def test_missing_homework_and_unknown_checks(tmp_path):
 
 def test_cli_always_writes_results_json(tmp_path):
     out = tmp_path / "results.json"
-    finished = subprocess.run([sys.executable, "-m", "kit", "grade", str(tmp_path / "missing"), "--out", str(out)],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+    finished = subprocess.run(
+        [sys.executable, "-m", "kit", "grade", str(tmp_path / "missing"), "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert finished.returncode == 2 and "error:" in finished.stderr
     results = json.loads(out.read_text())
     assert results["score"] == 0 and "autograder failed" in results["output"]
@@ -252,8 +273,11 @@ def test_cli_always_writes_results_json(tmp_path):
 
 def test_without_privilege_drop_the_sandbox_still_grades(tmp_path):
     """The non-root path (no uid switch, no namespaces): limits and plain-data results still apply."""
-    results = run(make_submission(tmp_path / "plain", "cm_transposed"), ["confusion_matrix", "f1_scores"],
-                  sandbox_options={"drop_privileges": False})
+    results = run(
+        make_submission(tmp_path / "plain", "cm_transposed"),
+        ["confusion_matrix", "f1_scores"],
+        sandbox_options={"drop_privileges": False},
+    )
     assert scores(results) == {"confusion_matrix": 0, "f1_scores": 10}
 
 
@@ -263,8 +287,16 @@ def test_gradescope_package(tmp_path):
         names = set(archive.namelist())
         run_autograder = archive.read("run_autograder").decode()
         assert archive.getinfo("run_autograder").external_attr >> 16 & 0o111
-    assert {"setup.sh", "run_autograder", "requirements.txt", "kit/grade.py", "kit/sandbox.py", "kit/grade_worker.py",
-            "solutions/fashion_mnist/rubric.py", "datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"} <= names
+    assert {
+        "setup.sh",
+        "run_autograder",
+        "requirements.txt",
+        "kit/grade.py",
+        "kit/sandbox.py",
+        "kit/grade_worker.py",
+        "solutions/fashion_mnist/rubric.py",
+        "datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
+    } <= names
     assert not any(name.endswith("homework.py") for name in names)  # the solution never ships
     assert "/autograder/results/results.json" in run_autograder and "--hidden" in run_autograder
     for script in ("setup.sh", "run_autograder"):

@@ -4,6 +4,7 @@ One smoke run of the solutions (session fixture) is checked against the whole su
 report.md contract; one run of the generated stubs checks that every missing step is reported
 and the runner still exits cleanly.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,14 +23,28 @@ pytestmark = pytest.mark.skipif(not SOLUTION.is_dir(), reason="needs solutions/ 
 
 METRICS_KEYS = {"accuracy", "macro_f1", "weighted_f1", "per_class", "confusion_matrix", "most_confused", "n_test"}
 MODELS = ("cnn_sequential", "cnn_functional", "cnn_inception", "best")
-FUNCTIONS = {"dataset_summary": 1, "build_cnn_sequential": 3, "build_cnn_functional": 3, "inception_module": 6,
-             "build_inception_cnn": 6, "confusion_matrix": 6, "f1_scores": 6, "best_config": 7}
+FUNCTIONS = {
+    "dataset_summary": 1,
+    "build_cnn_sequential": 3,
+    "build_cnn_functional": 3,
+    "inception_module": 6,
+    "build_inception_cnn": 6,
+    "confusion_matrix": 6,
+    "f1_scores": 6,
+    "best_config": 7,
+}
 
 
 def _homework(cli_args: list[str], out: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, "-m", "kit", "homework", *cli_args, "--out", str(out)],
-                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "kit", "homework", *cli_args, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=900,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -96,8 +111,7 @@ def test_smoke_run_checks_the_students_numpy_metrics_against_sklearn(solution_ru
     assert check["model"] == "cnn_inception"
     assert check["confusion_matrix_matches_sklearn"] and check["f1_matches_sklearn"]
     assert check["student_macro_f1"] == pytest.approx(summary["models"]["cnn_inception"]["macro_f1"], abs=1e-9)
-    assert summary["inception_module"] == {"output_shape": [12, 12, 256], "params": 156_032,
-                                           "ok": True}
+    assert summary["inception_module"] == {"output_shape": [12, 12, 256], "params": 156_032, "ok": True}
 
 
 def test_smoke_run_records_the_dataset_and_best_config(solution_run):
@@ -118,7 +132,7 @@ def test_report_is_one_document_with_every_step_and_existing_pictures(solution_r
     for heading in ("## Step 1", "## Step 3", "## Step 5", "## Step 6", "## Step 7", "## Comparison"):
         assert heading in report
     assert "F1 per class" in report and "scikit-learn" in report and "1,199,882" in report
-    pictures = [line[line.index("](") + 2:-1] for line in report.splitlines() if line.startswith("![")]
+    pictures = [line[line.index("](") + 2 : -1] for line in report.splitlines() if line.startswith("![")]
     assert any("confusion_matrix" in p for p in pictures) and any("training_curves" in p for p in pictures)
     for picture in pictures:
         assert (out / picture).is_file(), picture
@@ -161,15 +175,21 @@ def test_step_log_turns_unwritten_and_broken_functions_into_messages(tmp_path):
 
     (tmp_path / "homework.py").write_text(
         "def dataset_summary(x, y, names):\n    raise NotImplementedError('hint')\n"
-        "def f1_scores(cm):\n    return 1 / 0\n")
+        "def f1_scores(cm):\n    return 1 / 0\n"
+    )
     module = load_homework(tmp_path / "homework.py")
     log = StepLog(echo=lambda line: None)
     assert log.call(module, 1, "dataset_summary", None, None, None) is MISSING
     assert log.call(module, 6, "f1_scores", None) is MISSING
     assert log.call(module, 6, "confusion_matrix", 1, 2, 3) is MISSING
-    assert log.todo == ["step 1: implement `dataset_summary` in homework.py",
-                        "step 6: implement `confusion_matrix` in homework.py (it is missing)"]
-    assert log.problems[0].startswith("step 6: `f1_scores` raised ZeroDivisionError") and "homework.py:4" in log.problems[0]
+    assert log.todo == [
+        "step 1: implement `dataset_summary` in homework.py",
+        "step 6: implement `confusion_matrix` in homework.py (it is missing)",
+    ]
+    assert (
+        log.problems[0].startswith("step 6: `f1_scores` raised ZeroDivisionError")
+        and "homework.py:4" in log.problems[0]
+    )
     (tmp_path / "broken.py").write_text("def f(:\n")
     with pytest.raises(KitError, match="does not import"):
         load_homework(tmp_path / "broken.py")
@@ -219,7 +239,7 @@ def test_f1_scores_match_sklearn_including_empty_classes_without_warnings(hw):
     from sklearn.metrics import f1_score
 
     rng = np.random.default_rng(1)
-    y_true = rng.integers(0, 8, 300)          # classes 8 and 9 have no support
+    y_true = rng.integers(0, 8, 300)  # classes 8 and 9 have no support
     y_pred = np.where(y_true == 3, 4, y_true)  # class 3 is never predicted
     y_pred[:20] = rng.integers(0, 8, 20)
     cm = hw.confusion_matrix(y_true, y_pred, 10)
@@ -269,8 +289,16 @@ def test_inception_module_has_the_four_branches(hw):
     assert tuple(outputs.shape[1:]) == (12, 12, 256)
     model = keras.Model(inputs, outputs)
     names = {layer.name for layer in model.layers}
-    assert {"mix_1x1", "mix_3x3_reduce", "mix_3x3", "mix_5x5_reduce", "mix_5x5", "mix_pool", "mix_pool_proj",
-            "mix_concat"} <= names
+    assert {
+        "mix_1x1",
+        "mix_3x3_reduce",
+        "mix_3x3",
+        "mix_5x5_reduce",
+        "mix_5x5",
+        "mix_pool",
+        "mix_pool_proj",
+        "mix_concat",
+    } <= names
     kernel = {layer.name: layer.kernel_size for layer in model.layers if isinstance(layer, keras.layers.Conv2D)}
     assert kernel["mix_3x3"] == (3, 3) and kernel["mix_5x5"] == (5, 5) and kernel["mix_1x1"] == (1, 1)
     # 1x1: 64*64+64; 3x3: (64*64+64) + (9*64*64+64); 5x5: (64*64+64) + (25*64*64+64); pool proj: 64*64+64
@@ -305,8 +333,9 @@ def test_best_config_is_a_valid_recipe(hw):
 # --------------------------------------------------------------------------- the notebook
 def test_notebook_runs_as_a_script_with_the_smoke_preset(tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "KIT_NOTEBOOK_PRESET": "smoke", "KIT_NOTEBOOK_OUT": str(tmp_path)}
-    process = subprocess.run([sys.executable, "notebook.py"], cwd=SOLUTION, env=env, capture_output=True,
-                             text=True, timeout=900)
+    process = subprocess.run(
+        [sys.executable, "notebook.py"], cwd=SOLUTION, env=env, capture_output=True, text=True, timeout=900
+    )
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
     assert "confusion matrix equal to scikit-learn's: True" in process.stdout
     assert "largest difference with shared weights: 0.0" in process.stdout

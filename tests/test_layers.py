@@ -1,4 +1,5 @@
 """kit.layers: Maxout and the lecture's knobs resolved by name."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """kit.models: the homework network in both styles, the registry, describe() and count_flops()."""
+
 from __future__ import annotations
 
 import keras
@@ -52,7 +53,14 @@ def test_cnn_mnist_defaults_are_the_keras_example():
     model = km.build("cnn_mnist")
     summary = [(type(layer).__name__, layer.get_config()) for layer in model.layers]
     assert [name for name, _ in summary] == [
-        "Conv2D", "Conv2D", "MaxPooling2D", "Dropout", "Flatten", "Dense", "Dropout", "Dense"
+        "Conv2D",
+        "Conv2D",
+        "MaxPooling2D",
+        "Dropout",
+        "Flatten",
+        "Dense",
+        "Dropout",
+        "Dense",
     ]
     conv1, conv2 = summary[0][1], summary[1][1]
     assert (conv1["filters"], tuple(conv1["kernel_size"]), conv1["activation"]) == (32, (3, 3), "relu")
@@ -68,11 +76,16 @@ def test_cnn_mnist_defaults_are_the_keras_example():
 def test_describe_and_count_flops_cnn_mnist_by_hand():
     model = km.build("cnn_mnist", style="functional")
     table = km.describe(model)
-    assert list(table["layer"]) == [
-        "conv1", "conv2", "pool", "dropout1", "flatten", "dense", "dropout2", "predictions"
-    ]
+    assert list(table["layer"]) == ["conv1", "conv2", "pool", "dropout1", "flatten", "dense", "dropout2", "predictions"]
     assert list(table["output_shape"]) == [
-        (26, 26, 32), (24, 24, 64), (12, 12, 64), (12, 12, 64), (9216,), (128,), (128,), (10,)
+        (26, 26, 32),
+        (24, 24, 64),
+        (12, 12, 64),
+        (12, 12, 64),
+        (9216,),
+        (128,),
+        (128,),
+        (10,),
     ]
     assert list(table["params"]) == [3 * 3 * 1 * 32 + 32, 3 * 3 * 32 * 64 + 64, 0, 0, 0, 9216 * 128 + 128, 0, 1290]
     assert list(table["flops"]) == [26 * 26 * 9 * 32, 24 * 24 * 9 * 32 * 64, 0, 0, 0, 9216 * 128, 0, 1280]
@@ -121,7 +134,9 @@ def test_classic_architectures_by_hand():
     weighted = [layer for layer in resnet20.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))]
     assert len([layer for layer in weighted if "shortcut" not in layer.name]) == 20  # 6n + 2 weighted layers
     assert km.build("resnet", depth=32, width=8).count_params() < resnet20.count_params()
-    assert sum(isinstance(layer, keras.layers.Add) for layer in km.build("resnet", depth=29, bottleneck=True).layers) == 9
+    assert (
+        sum(isinstance(layer, keras.layers.Add) for layer in km.build("resnet", depth=29, bottleneck=True).layers) == 9
+    )
 
 
 # ---------------------------------------------------------------- every registry model trains and reloads
@@ -134,7 +149,9 @@ def _train_step_and_reload(model, batch, tmp_path):
     loss = float(model.train_on_batch(x, y))
     assert np.isfinite(loss) and 0 < loss < 10
     after = _numpy(model(x, training=False))
-    assert after.dtype == np.float32 and np.isfinite(after).all() and not np.allclose(before, after)  # the step changed the model
+    assert (
+        after.dtype == np.float32 and np.isfinite(after).all() and not np.allclose(before, after)
+    )  # the step changed the model
     np.testing.assert_allclose(after.sum(axis=1), 1.0, atol=1e-5)
     path = tmp_path / f"{model.name}.keras"
     model.save(path)
@@ -161,8 +178,7 @@ SMALL = {  # the same builders, narrow, so the JAX run stays cheap
 
 @pytest.mark.parametrize(
     "name",  # under JAX: a plain stack and a residual net (maxout: test_layers)
-    [pytest.param(n, marks=pytest.mark.backend_agnostic) if n in ("cnn_mnist", "resnet") else n
-     for n in sorted(SMALL)],
+    [pytest.param(n, marks=pytest.mark.backend_agnostic) if n in ("cnn_mnist", "resnet") else n for n in sorted(SMALL)],
 )
 def test_narrow_registry_models_train_and_reload(name, batch, tmp_path):
     _train_step_and_reload(km.build(name, **SMALL[name]), batch, tmp_path)
@@ -225,8 +241,11 @@ def test_weight_decay_adds_one_penalty_per_kernel(regularizer, batch):
     model = _run_small_cnn(batch, weight_decay=1e-3, regularizer=regularizer)
     assert len(model.losses) == 4  # conv1, conv2, dense, predictions
     kernel = _numpy(model.get_layer("conv1").kernel)
-    penalty = {"l2": 1e-3 * (kernel**2).sum(), "l1": 1e-3 * np.abs(kernel).sum(),
-               "elastic_net": 1e-3 * (0.5 * np.abs(kernel).sum() + 0.5 * (kernel**2).sum())}[regularizer]
+    penalty = {
+        "l2": 1e-3 * (kernel**2).sum(),
+        "l1": 1e-3 * np.abs(kernel).sum(),
+        "elastic_net": 1e-3 * (0.5 * np.abs(kernel).sum() + 0.5 * (kernel**2).sum()),
+    }[regularizer]
     np.testing.assert_allclose(float(_numpy(model.get_layer("conv1").losses[0])), penalty, rtol=1e-5)
     assert km.build("cnn_mnist").losses == []
 

@@ -1,4 +1,5 @@
 """kit.report: run-folder report (report.md, metrics.json, PNGs), plots, compare, the CLI commands."""
+
 from __future__ import annotations
 
 import json
@@ -15,9 +16,18 @@ import pytest
 
 from kit.cli import main
 from kit.evaluate import from_probabilities
-from kit.report import (PICTURES, compare, markdown_table, metrics_tables, plot_confusion_matrix,
-                        plot_learning_rate, plot_per_class_f1, plot_top_losses, plot_training_curves,
-                        write_report)
+from kit.report import (
+    PICTURES,
+    compare,
+    markdown_table,
+    metrics_tables,
+    plot_confusion_matrix,
+    plot_learning_rate,
+    plot_per_class_f1,
+    plot_top_losses,
+    plot_training_curves,
+    write_report,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 METRICS_KEYS = {"accuracy", "macro_f1", "weighted_f1", "per_class", "confusion_matrix", "most_confused", "n_test"}
@@ -56,8 +66,7 @@ def run_folder(small_fashion_mnist, tmp_path_factory) -> Path:
     x = keras.layers.Flatten(name="flatten")(x)
     outputs = keras.layers.Dense(10, activation="softmax", name="probabilities")(x)
     model = keras.Model(inputs, outputs, name="tiny_cnn")
-    model.compile(optimizer=keras.optimizers.Adam(0.003), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model.compile(optimizer=keras.optimizers.Adam(0.003), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     macro_f1, seconds = [], []
 
     class Record(keras.callbacks.Callback):
@@ -69,8 +78,15 @@ def run_folder(small_fashion_mnist, tmp_path_factory) -> Path:
             pred = self.model.predict(data.x_val, verbose=0).argmax(axis=1)
             macro_f1.append(f1_score(data.y_val, pred, average="macro"))
 
-    fit = model.fit(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val), epochs=2,
-                    batch_size=64, verbose=0, callbacks=[Record()])
+    fit = model.fit(
+        data.x_train,
+        data.y_train,
+        validation_data=(data.x_val, data.y_val),
+        epochs=2,
+        batch_size=64,
+        verbose=0,
+        callbacks=[Record()],
+    )
     run = tmp_path_factory.mktemp("runs") / "tiny_cnn"
     run.mkdir()
     model.save(run / "model.keras")
@@ -80,15 +96,39 @@ def run_folder(small_fashion_mnist, tmp_path_factory) -> Path:
     history["learning_rate"] = [0.003, 0.0015]
     history["epoch_seconds"] = seconds
     history["images_per_second"] = len(data.y_train) / np.array(seconds)
-    history = history[["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "val_macro_f1",
-                       "learning_rate", "epoch_seconds", "images_per_second"]]
+    history = history[
+        [
+            "epoch",
+            "loss",
+            "accuracy",
+            "val_loss",
+            "val_accuracy",
+            "val_macro_f1",
+            "learning_rate",
+            "epoch_seconds",
+            "images_per_second",
+        ]
+    ]
     history.to_csv(run / "history.csv", index=False)
     record = {
-        "config": {"model": "tiny_cnn", "epochs": 2, "batch_size": 64, "optimizer": "adam", "lr": 0.003,
-                   "seed": 0, "validation_size": 5000, "augment": []},
+        "config": {
+            "model": "tiny_cnn",
+            "epochs": 2,
+            "batch_size": 64,
+            "optimizer": "adam",
+            "lr": 0.003,
+            "seed": 0,
+            "validation_size": 5000,
+            "augment": [],
+        },
         "environment": {**environment.describe(), "precision": "float32"},
-        "training": {"epochs": 2, "best_epoch": 2, "train_seconds": float(sum(seconds)),
-                     "images_per_second": float(2 * len(data.y_train) / sum(seconds)), "stop_reason": "completed"},
+        "training": {
+            "epochs": 2,
+            "best_epoch": 2,
+            "train_seconds": float(sum(seconds)),
+            "images_per_second": float(2 * len(data.y_train) / sum(seconds)),
+            "stop_reason": "completed",
+        },
     }
     (run / "config.json").write_text(json.dumps(record, indent=2))
     return run
@@ -97,7 +137,7 @@ def run_folder(small_fashion_mnist, tmp_path_factory) -> Path:
 def _section(text: str, heading: str) -> str:
     start = text.index(heading)
     following = text.find("\n#### ", start + len(heading))
-    return text[start:following if following != -1 else None]
+    return text[start : following if following != -1 else None]
 
 
 # --------------------------------------------------------------------------- write_report
@@ -113,8 +153,14 @@ def test_write_report_writes_every_file_and_its_numbers_match_metrics_json(run_f
         _assert_png(run_folder / name)
 
     text = path.read_text()
-    for heading in ("## Configuration", "## Training", "## Model", "## Test-set metrics", "## Top losses",
-                    "#### Most-confused pairs"):
+    for heading in (
+        "## Configuration",
+        "## Training",
+        "## Model",
+        "## Test-set metrics",
+        "## Top losses",
+        "#### Most-confused pairs",
+    ):
         assert heading in text
     for name in PICTURES.values():
         assert f"]({name})" in text  # every picture is shown
@@ -126,7 +172,9 @@ def test_write_report_writes_every_file_and_its_numbers_match_metrics_json(run_f
     assert f"| weighted F1 | {metrics['weighted_f1']:.4f} |" in summary
     per_class = _section(text, "#### Per class")
     for row in metrics["per_class"]:
-        expected = f"| {row['class']} | {row['precision']:.4f} | {row['recall']:.4f} | {row['f1']:.4f} | {row['support']:,} |"
+        expected = (
+            f"| {row['class']} | {row['precision']:.4f} | {row['recall']:.4f} | {row['f1']:.4f} | {row['support']:,} |"
+        )
         assert expected in per_class
     confused = _section(text, "#### Most-confused pairs")
     top = metrics["most_confused"][0]
@@ -156,8 +204,9 @@ def test_cli_report_recreates_the_report_from_the_folder_alone(run_folder, tmp_p
 
 def test_cli_report_without_model_exits_2_with_one_sentence(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"config": {}, "environment": {}, "training": {}}))
-    done = subprocess.run([sys.executable, "-m", "kit", "report", str(tmp_path)], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "kit", "report", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr
@@ -171,9 +220,14 @@ def test_plot_functions_write_valid_pngs(tmp_path):
     y = np.repeat(np.arange(10), 5)
     probs = rng.dirichlet(np.ones(10), size=50)
     ev = from_probabilities(probs, y)
-    history = pd.DataFrame({"loss": np.linspace(2, 0.5, 12) + rng.normal(0, 0.1, 12),
-                            "accuracy": np.linspace(0.3, 0.9, 12),
-                            "val_loss": np.linspace(2, 0.7, 12), "val_accuracy": np.linspace(0.3, 0.85, 12)})
+    history = pd.DataFrame(
+        {
+            "loss": np.linspace(2, 0.5, 12) + rng.normal(0, 0.1, 12),
+            "accuracy": np.linspace(0.3, 0.9, 12),
+            "val_loss": np.linspace(2, 0.7, 12),
+            "val_accuracy": np.linspace(0.3, 0.85, 12),
+        }
+    )
     _assert_png(plot_training_curves(history, tmp_path / "curves.png", best_epoch=10))
     _assert_png(plot_training_curves({"loss": [1.0, 0.5]}, tmp_path / "dict.png"), min_bytes=3_000)
     with pytest.raises(ValueError, match="no learning_rate column"):
@@ -215,21 +269,33 @@ def _fake_run(root: Path, name: str, correct: int, model: str) -> Path:
     metrics = from_probabilities(np.eye(10)[pred] * 0.9 + 0.01, y).to_dict()
     metrics.update(params=1000 + correct, flops=None)
     (run / "metrics.json").write_text(json.dumps(metrics))
-    (run / "config.json").write_text(json.dumps({"config": {"model": model}, "environment": {},
-                                                 "training": {"epochs": 3, "train_seconds": 12.5}}))
+    (run / "config.json").write_text(
+        json.dumps({"config": {"model": model}, "environment": {}, "training": {"epochs": 3, "train_seconds": 12.5}})
+    )
     return run
 
 
 def test_compare_sorts_by_macro_f1_and_writes_tables(tmp_path, capsys):
-    runs = [_fake_run(tmp_path, "mid", 60, "lenet5"), _fake_run(tmp_path, "low", 20, "cnn_mnist"),
-            _fake_run(tmp_path, "high", 90, "resnet")]
+    runs = [
+        _fake_run(tmp_path, "mid", 60, "lenet5"),
+        _fake_run(tmp_path, "low", 20, "cnn_mnist"),
+        _fake_run(tmp_path, "high", 90, "resnet"),
+    ]
     frame = compare(runs)
     assert list(frame["model"]) == ["resnet", "lenet5", "cnn_mnist"]
     assert frame["macro_f1"].is_monotonic_decreasing
     from kit.data import CLASS_NAMES
 
-    assert list(frame.columns) == ["run", "model", "params", "epochs", "time_s", "accuracy", "macro_f1",
-                                   *(f"F1 {c}" for c in CLASS_NAMES)]
+    assert list(frame.columns) == [
+        "run",
+        "model",
+        "params",
+        "epochs",
+        "time_s",
+        "accuracy",
+        "macro_f1",
+        *(f"F1 {c}" for c in CLASS_NAMES),
+    ]
     assert list(frame["params"]) == [1090, 1060, 1020] and list(frame["epochs"]) == [3, 3, 3]
 
     out_csv, out_md = tmp_path / "table.csv", tmp_path / "table.md"

@@ -1,4 +1,5 @@
 """kit.schedules: values against the formulas, warm-up around every schedule, saving, plotting."""
+
 from __future__ import annotations
 
 import math
@@ -37,7 +38,7 @@ def test_inverse_sqrt_is_the_transformer_policy_scaled_to_its_peak():
     w = 10
     schedule = S.InverseSqrtDecay(0.01, warmup_steps=w)
     # Vaswani et al. (eq. 3): d**-0.5 * min(s**-0.5, s * w**-1.5); its peak (s = w) is d**-0.5 * w**-0.5.
-    expected = [0.0 if s == 0 else 0.01 * min(s ** -0.5, s * w ** -1.5) / w ** -0.5 for s in STEPS]
+    expected = [0.0 if s == 0 else 0.01 * min(s**-0.5, s * w**-1.5) / w**-0.5 for s in STEPS]
     close(values(schedule, STEPS), expected)
     assert float(schedule(w)) == pytest.approx(0.01)
     assert float(schedule(4 * w)) == pytest.approx(0.005)
@@ -168,8 +169,9 @@ def test_serialize_deserialize_round_trip(name):
 def test_optimizer_schedule_saved_in_keras_file_loads_in_safe_mode(tmp_path, small_fashion_mnist):
     data = small_fashion_mnist
     schedule = S.make_schedule("step", 0.05, steps_per_epoch=4, epochs=3, warmup_epochs=1, boundaries=[2])
-    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(10, activation="softmax")])
+    model = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]
+    )
     model.compile(keras.optimizers.SGD(learning_rate=schedule, momentum=0.9), "sparse_categorical_crossentropy")
     model.fit(data.x_train[:128], data.y_train[:128], batch_size=32, epochs=1, verbose=0)
     path = tmp_path / "model.keras"

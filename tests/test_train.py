@@ -1,4 +1,5 @@
 """kit.train: configs, presets, optimizers, the smoke run, reproducibility, NaN guard, resume after SIGKILL."""
+
 from __future__ import annotations
 
 import json
@@ -99,7 +100,7 @@ def test_smoke_run_learns_and_writes_the_run_folder(smoke_run):
     assert list(history["epoch"]) == [1, 2]
     assert history["loss"].iloc[-1] < history["loss"].iloc[0]
     assert history["val_accuracy"].max() > 0.70
-    assert list(history.columns[:len(kt.HISTORY_COLUMNS)]) == list(kt.HISTORY_COLUMNS)
+    assert list(history.columns[: len(kt.HISTORY_COLUMNS)]) == list(kt.HISTORY_COLUMNS)
     assert (history["images_per_second"] > 0).all() and (history["epoch_seconds"] > 0).all()
 
     run_dir = smoke_run.run_dir
@@ -145,8 +146,9 @@ def test_precision_auto_measures_and_records(small_fashion_mnist):
     config = kt.preset("smoke", precision="auto")
     candidate, _ = kt._half_precision_candidate()
     policy_before = keras.config.dtype_policy().name
-    chosen, record = kt.measure_precision(config, small_fashion_mnist.x_train[:64], small_fashion_mnist.y_train[:64],
-                                          10, steps=2)
+    chosen, record = kt.measure_precision(
+        config, small_fashion_mnist.x_train[:64], small_fashion_mnist.y_train[:64], 10, steps=2
+    )
     assert keras.config.dtype_policy().name == policy_before  # the global policy is left as it was
     if candidate is None:
         assert chosen == "float32" and "images_per_second" not in record
@@ -176,8 +178,23 @@ def test_nan_guard_stops_with_the_lecture_hint_and_leaves_a_valid_folder(tmp_pat
 def test_lr_find_command_writes_the_curve_and_a_suggestion(tmp_path, capsys):
     from kit.cli import main
 
-    status = main(["lr-find", "--model", "cnn_mnist", "--preset", "smoke", "--steps", "30", "--start-lr", "1e-5",
-                   "--end-lr", "1", "--out", str(tmp_path)])
+    status = main(
+        [
+            "lr-find",
+            "--model",
+            "cnn_mnist",
+            "--preset",
+            "smoke",
+            "--steps",
+            "30",
+            "--start-lr",
+            "1e-5",
+            "--end-lr",
+            "1",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert status == 0
     assert "suggested learning rate" in capsys.readouterr().out
     curve = pd.read_csv(tmp_path / "lr_find.csv")
@@ -195,8 +212,20 @@ def _history_rows(path: Path) -> int:
 @pytest.mark.slow
 def test_resume_after_sigkill_finishes_exactly_the_asked_epochs(tmp_path):
     out = tmp_path / "killed"
-    command = [sys.executable, "-m", "kit", "train", "--model", "cnn_mnist", "--preset", "smoke",
-               "--epochs", "4", "--out", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "kit",
+        "train",
+        "--model",
+        "cnn_mnist",
+        "--preset",
+        "smoke",
+        "--epochs",
+        "4",
+        "--out",
+        str(out),
+    ]
     log = (tmp_path / "first.log").open("w")
     process = subprocess.Popen(command, cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 300

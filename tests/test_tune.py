@@ -1,4 +1,5 @@
 """kit.tune: a real KerasTuner random search over kit.train runs, and the search-space checks."""
+
 from __future__ import annotations
 
 import json
@@ -53,15 +54,21 @@ def test_random_search_two_trials(small_fashion_mnist, tmp_path, monkeypatch):
 
 
 @pytest.mark.backend_agnostic
-@pytest.mark.parametrize("space, fragment", [
-    ({"learnin_rate": [1e-3]}, "Unknown search space field 'learnin_rate'; valid fields: model, optimizer, learning_rate,"),
-    ({"model_options.dropuot": [0.1]}, "model_options.dropuot for model 'lenet5'; valid options: activation,"),
-    ({"optimizer_options.weight_decy": [0.0]}, "weight_decy"),
-    ({"optimizer": ["adam", "adamm"]}, "Unknown optimizer 'adamm'; valid names: sgd, momentum"),
-    ({"learning_rate": ("log", 0.0, 1e-2)}, "need low < high"),
-    ({"learning_rate": 1e-3}, "must be a non-empty list of choices or a range"),
-    ({"name": ["a", "b"]}, "Unknown search space field 'name'"),
-])
+@pytest.mark.parametrize(
+    "space, fragment",
+    [
+        (
+            {"learnin_rate": [1e-3]},
+            "Unknown search space field 'learnin_rate'; valid fields: model, optimizer, learning_rate,",
+        ),
+        ({"model_options.dropuot": [0.1]}, "model_options.dropuot for model 'lenet5'; valid options: activation,"),
+        ({"optimizer_options.weight_decy": [0.0]}, "weight_decy"),
+        ({"optimizer": ["adam", "adamm"]}, "Unknown optimizer 'adamm'; valid names: sgd, momentum"),
+        ({"learning_rate": ("log", 0.0, 1e-2)}, "need low < high"),
+        ({"learning_rate": 1e-3}, "must be a non-empty list of choices or a range"),
+        ({"name": ["a", "b"]}, "Unknown search space field 'name'"),
+    ],
+)
 def test_invalid_space_lists_valid_fields(space, fragment):
     with pytest.raises(ValueError, match="search space") as error:
         tune.SearchSpace(space, _base())
@@ -74,10 +81,16 @@ def test_invalid_space_lists_valid_fields(space, fragment):
 def test_space_to_keras_tuner_hyperparameters():
     import keras_tuner
 
-    space = tune.SearchSpace({"learning_rate": ["log", 1e-4, 1e-2], "early_stopping": [None, 2],
-                              "augmentation": ["", "flip,translate"], "label_smoothing": [0, 0.1],
-                              "optimizer_options.weight_decay": {"sampling": "log", "min": 1e-5, "max": 1e-3}},
-                             _base())
+    space = tune.SearchSpace(
+        {
+            "learning_rate": ["log", 1e-4, 1e-2],
+            "early_stopping": [None, 2],
+            "augmentation": ["", "flip,translate"],
+            "label_smoothing": [0, 0.1],
+            "optimizer_options.weight_decay": {"sampling": "log", "min": 1e-5, "max": 1e-3},
+        },
+        _base(),
+    )
     hp = keras_tuner.HyperParameters()
     values = space.sample(hp)
     assert isinstance(hp._hps["learning_rate"][0], keras_tuner.engine.hyperparameters.Float)

@@ -18,6 +18,7 @@ the return types (the autograder calls these functions). Check yourself any time
 written yet is reported as "step N: implement `name` in homework.py" and the others still run.
 Write the models with plain `keras` (no `kit.models`): learning both styles is the point.
 """
+
 from __future__ import annotations
 
 import keras
@@ -25,8 +26,8 @@ import numpy as np
 import pandas as pd
 from keras import layers
 
-
 # --- Step 1: the dataset -------------------------------------------------------------------
+
 
 def dataset_summary(x: np.ndarray, y: np.ndarray, class_names) -> pd.DataFrame:
     """How many images each class has, and the mean and standard deviation of their pixels.
@@ -49,6 +50,7 @@ def dataset_summary(x: np.ndarray, y: np.ndarray, class_names) -> pd.DataFrame:
 
 
 # --- Step 3: one network, two styles -------------------------------------------------------
+
 
 def build_cnn_sequential(input_shape=(28, 28, 1), num_classes: int = 10) -> keras.Sequential:
     """The Keras CNN-MNIST example as a `keras.Sequential` stack of layers.
@@ -79,9 +81,17 @@ def build_cnn_functional(input_shape=(28, 28, 1), num_classes: int = 10) -> kera
 
 # --- Step 6: the Inception module, the confusion matrix and F1 -----------------------------
 
-def inception_module(x, filters_1x1: int = 64, filters_3x3_reduce: int = 64, filters_3x3: int = 64,
-                     filters_5x5_reduce: int = 64, filters_5x5: int = 64, filters_pool_proj: int = 64,
-                     name: str | None = None):
+
+def inception_module(
+    x,
+    filters_1x1: int = 64,
+    filters_3x3_reduce: int = 64,
+    filters_3x3: int = 64,
+    filters_5x5_reduce: int = 64,
+    filters_5x5: int = 64,
+    filters_pool_proj: int = 64,
+    name: str | None = None,
+):
     """The lecture's Inception block: four branches on the same input, concatenated.
 
     Lecture "Deep learning: basics", slide "Свёрточные сети VIII" (GoogLeNet, Szegedy et al. 2014):
@@ -102,6 +112,7 @@ def inception_module(x, filters_1x1: int = 64, filters_3x3_reduce: int = 64, fil
     Returns:
         The concatenated tensor (batch, height, width, sum of the four branches' filters).
     """
+
     raise NotImplementedError("four branches of layers.Conv2D(..., padding='same', activation='relu') and layers.MaxPooling2D(3, strides=1, padding='same'); layers.Concatenate()([...])")
 
 
@@ -148,6 +159,7 @@ def f1_scores(cm: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 # --- Step 7: your best recipe --------------------------------------------------------------
+
 
 def best_config():
     """The training recipe that gives your highest macro-F1: a `kit.train.TrainConfig`.

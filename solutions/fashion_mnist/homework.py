@@ -17,6 +17,7 @@ the return types (the autograder calls these functions). Check yourself any time
 written yet is reported as "step N: implement `name` in homework.py" and the others still run.
 Write the models with plain `keras` (no `kit.models`): learning both styles is the point.
 """
+
 from __future__ import annotations
 
 import keras
@@ -24,8 +25,8 @@ import numpy as np
 import pandas as pd
 from keras import layers
 
-
 # --- Step 1: the dataset -------------------------------------------------------------------
+
 
 def dataset_summary(x: np.ndarray, y: np.ndarray, class_names) -> pd.DataFrame:
     """How many images each class has, and the mean and standard deviation of their pixels.
@@ -52,16 +53,19 @@ def dataset_summary(x: np.ndarray, y: np.ndarray, class_names) -> pd.DataFrame:
     rows = []
     for label in range(len(class_names)):
         pixels = x[y == label].astype(np.float64)
-        rows.append({
-            "count": int(pixels.shape[0]),
-            "mean": float(pixels.mean()) if pixels.size else float("nan"),
-            "std": float(pixels.std()) if pixels.size else float("nan"),
-        })
+        rows.append(
+            {
+                "count": int(pixels.shape[0]),
+                "mean": float(pixels.mean()) if pixels.size else float("nan"),
+                "std": float(pixels.std()) if pixels.size else float("nan"),
+            }
+        )
     return pd.DataFrame(rows, index=pd.Index(list(class_names), name="class"))
     # END SOLUTION
 
 
 # --- Step 3: one network, two styles -------------------------------------------------------
+
 
 def build_cnn_sequential(input_shape=(28, 28, 1), num_classes: int = 10) -> keras.Sequential:
     """The Keras CNN-MNIST example as a `keras.Sequential` stack of layers.
@@ -118,9 +122,17 @@ def build_cnn_functional(input_shape=(28, 28, 1), num_classes: int = 10) -> kera
 
 # --- Step 6: the Inception module, the confusion matrix and F1 -----------------------------
 
-def inception_module(x, filters_1x1: int = 64, filters_3x3_reduce: int = 64, filters_3x3: int = 64,
-                     filters_5x5_reduce: int = 64, filters_5x5: int = 64, filters_pool_proj: int = 64,
-                     name: str | None = None):
+
+def inception_module(
+    x,
+    filters_1x1: int = 64,
+    filters_3x3_reduce: int = 64,
+    filters_3x3: int = 64,
+    filters_5x5_reduce: int = 64,
+    filters_5x5: int = 64,
+    filters_pool_proj: int = 64,
+    name: str | None = None,
+):
     """The lecture's Inception block: four branches on the same input, concatenated.
 
     Lecture "Deep learning: basics", slide "Свёрточные сети VIII" (GoogLeNet, Szegedy et al. 2014):
@@ -141,6 +153,7 @@ def inception_module(x, filters_1x1: int = 64, filters_3x3_reduce: int = 64, fil
     Returns:
         The concatenated tensor (batch, height, width, sum of the four branches' filters).
     """
+
     # BEGIN SOLUTION hint="four branches of layers.Conv2D(..., padding='same', activation='relu') and layers.MaxPooling2D(3, strides=1, padding='same'); layers.Concatenate()([...])"
     def layer_name(part):
         return f"{name}_{part}" if name else None
@@ -198,7 +211,9 @@ def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
     y_true = np.asarray(y_true, dtype=np.int64).reshape(-1)
     y_pred = np.asarray(y_pred, dtype=np.int64).reshape(-1)
     if y_true.shape != y_pred.shape:
-        raise ValueError(f"y_true has {y_true.size} labels but y_pred has {y_pred.size}; pass one prediction per label.")
+        raise ValueError(
+            f"y_true has {y_true.size} labels but y_pred has {y_pred.size}; pass one prediction per label."
+        )
     for name, labels in (("y_true", y_true), ("y_pred", y_pred)):
         if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
             raise ValueError(f"{name} has labels outside 0..{num_classes - 1}; check num_classes.")
@@ -233,6 +248,7 @@ def f1_scores(cm: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 # --- Step 7: your best recipe --------------------------------------------------------------
+
 
 def best_config():
     """The training recipe that gives your highest macro-F1: a `kit.train.TrainConfig`.

@@ -17,9 +17,9 @@ HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd(
 ROOT = next((p for p in (HERE, *HERE.parents) if (p / "kit").is_dir()), HERE)
 sys.path[:0] = [str(HERE), str(ROOT)]  # homework.py beside this file, and the kit
 
+import homework  # noqa: E402  (your functions)
 import numpy as np  # noqa: E402
 
-import homework  # noqa: E402  (your functions)
 from kit import environment, runner  # noqa: E402
 from kit.data import load_fashion_mnist  # noqa: E402
 
@@ -69,8 +69,13 @@ print("largest difference with shared weights:", difference.max())
 # of the slide's Adadelta (Keras 3's Adadelta default rate, 1e-3, learns far too slowly for a few epochs).
 
 # %%
-cnn = runner.train_model("cnn_sequential", runner.homework_config(PRESET, "cnn_sequential", PRESET.cnn_epochs), data, OUT,
-                         build=lambda: homework.build_cnn_sequential(data.input_shape, data.num_classes))
+cnn = runner.train_model(
+    "cnn_sequential",
+    runner.homework_config(PRESET, "cnn_sequential", PRESET.cnn_epochs),
+    data,
+    OUT,
+    build=lambda: homework.build_cnn_sequential(data.input_shape, data.num_classes),
+)
 print(cnn.history[["epoch", "loss", "accuracy", "val_loss", "val_accuracy"]])
 print(f"test accuracy {cnn.evaluation.accuracy:.4f}, macro-F1 {cnn.evaluation.macro_f1:.4f}")
 
@@ -79,9 +84,13 @@ print(f"test accuracy {cnn.evaluation.accuracy:.4f}, macro-F1 {cnn.evaluation.ma
 # Your numpy `confusion_matrix` and `f1_scores` beside scikit-learn's.
 
 # %%
-inception = runner.train_model("cnn_inception", runner.homework_config(PRESET, "cnn_inception", PRESET.inception_epochs),
-                               data, OUT,
-                               build=lambda: homework.build_inception_cnn(data.input_shape, data.num_classes))
+inception = runner.train_model(
+    "cnn_inception",
+    runner.homework_config(PRESET, "cnn_inception", PRESET.inception_epochs),
+    data,
+    OUT,
+    build=lambda: homework.build_inception_cnn(data.input_shape, data.num_classes),
+)
 y_true, y_pred = inception.evaluation.y_true, inception.evaluation.y_pred
 cm = homework.confusion_matrix(y_true, y_pred, data.num_classes)
 per_class, macro = homework.f1_scores(cm)
@@ -89,7 +98,9 @@ print(cm)
 
 from sklearn.metrics import confusion_matrix, f1_score  # noqa: E402
 
-print("confusion matrix equal to scikit-learn's:", np.array_equal(cm, confusion_matrix(y_true, y_pred, labels=range(10))))
+print(
+    "confusion matrix equal to scikit-learn's:", np.array_equal(cm, confusion_matrix(y_true, y_pred, labels=range(10)))
+)
 print(f"macro-F1: yours {macro:.4f}, scikit-learn {f1_score(y_true, y_pred, average='macro', zero_division=0):.4f}")
 for name, score in zip(data.class_names, per_class):
     print(f"  {name:12s} F1 {score:.3f}")
@@ -109,7 +120,10 @@ from kit.train import train  # noqa: E402
 
 config = homework.best_config()
 epochs = PRESET.best_epochs
-config = config.replace(epochs=epochs, warmup_epochs=min(config.warmup_epochs, epochs / 2),
-                        **({"precision": "float32"} if PRESET.name == "smoke" else {}))
+config = config.replace(
+    epochs=epochs,
+    warmup_epochs=min(config.warmup_epochs, epochs / 2),
+    **({"precision": "float32"} if PRESET.name == "smoke" else {}),
+)
 best = train(config, data, out=OUT / "best")
 print(compare([cnn.run_dir, inception.run_dir, best.run_dir]))

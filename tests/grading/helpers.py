@@ -6,6 +6,7 @@ each broken or attack submission is only an ``override.py`` that redefines one o
 suffix (so that pytest never imports e.g. the planted ``conftest.py``). Model files are built by
 the tests, never committed.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -40,8 +41,14 @@ def save_model(path: Path, kind: str) -> Path:
     elif kind == "wrong_input":
         model = keras.Sequential([keras.Input((784,)), layers.Dense(10, activation="softmax")])
     elif kind == "lambda":
-        model = keras.Sequential([keras.Input((28, 28, 1)), layers.Lambda(lambda t: t * 2.0), layers.Flatten(),
-                                  layers.Dense(10, activation="softmax")])
+        model = keras.Sequential(
+            [
+                keras.Input((28, 28, 1)),
+                layers.Lambda(lambda t: t * 2.0),
+                layers.Flatten(),
+                layers.Dense(10, activation="softmax"),
+            ]
+        )
     elif kind in ("h5", "softmax"):
         model = keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(10, activation="softmax")])
     else:
