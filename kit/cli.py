@@ -28,7 +28,7 @@ _HANDLERS = {
     "homework": "kit.runner:command",
     "assign": "kit.assign:command_assign",
     "release": "kit.assign:command_release",
-    "grade": "kit.grade:command",
+    "grade": "kit.grading.grader:command",
 }
 
 
@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("release", help="write the student repository (no solutions, no hidden tests)")
     p.add_argument("out_dir")
 
-    # --- the autograder (kit.grade)
+    # --- the autograder (kit.grading)
     p = commands.add_parser("grade", help="grade a submission folder into Gradescope's results.json")
     p.add_argument("submission", nargs="?")
     p.add_argument("--out", default="results.json")
