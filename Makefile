@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-requirements
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test test-jax setup data fetch-data grade release assign benchmark clean
+.PHONY: run test test-jax setup data fetch-data grade gradescope-check release assign benchmark clean
 
 ## run: the Fashion-MNIST homework end to end (quick preset), report in runs/homework/
 run: data
@@ -48,6 +48,11 @@ fetch-data: setup
 grade: data
 	@test -n "$(SUBMISSION)" || { echo "usage: make grade SUBMISSION=path/to/folder [OUT=results.json] [HIDDEN=1]" >&2; exit 2; }
 	$(PY) -m kit grade "$(SUBMISSION)" --out "$(or $(OUT),results.json)" $(if $(HIDDEN),--hidden)
+
+## gradescope-check: the Gradescope package end to end in a fresh Debian root (as root; slow, ~10 min; not in make test)
+##   e.g. make gradescope-check GRADESCOPE_CHECK_ARGS="--memory-max 1536M --cpus 1"
+gradescope-check: data
+	$(PY) scripts/gradescope_check.py $(GRADESCOPE_CHECK_ARGS)
 
 ## assign: regenerate assignments/ from solutions/ (never edit assignments/ by hand)
 assign: setup

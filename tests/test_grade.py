@@ -290,7 +290,7 @@ def test_gradescope_package(tmp_path):
     assert {
         "setup.sh",
         "run_autograder",
-        "requirements.txt",
+        "requirements-grading.txt",
         "kit/grading/grader.py",
         "kit/grading/sandbox.py",
         "kit/grading/worker.py",

@@ -53,7 +53,7 @@ def package_files(assignment: str = "fashion_mnist") -> dict[str, Path]:
             f"solutions/{assignment}/rubric_hidden.py is missing: the Gradescope package runs the hidden checks; "
             "package from the instructor repository."
         )
-    files = {"requirements.txt": ROOT / "requirements.txt"}
+    files = {"requirements-grading.txt": ROOT / "requirements-grading.txt"}  # setup.sh installs only this
     for source in sorted(KIT_DIR.rglob("*.py")):
         if "__pycache__" not in source.parts:
             files[f"kit/{source.relative_to(KIT_DIR).as_posix()}"] = source
@@ -64,7 +64,7 @@ def package_files(assignment: str = "fashion_mnist") -> dict[str, Path]:
 
 def write_package(out: str | os.PathLike, assignment: str = "fashion_mnist", data_dir: str | None = None) -> Path:
     """Gradescope's autograder zip: setup.sh, run_autograder, the kit, the rubric (never the solution), the data."""
-    from kit.data import FILES, candidate_dirs
+    from kit.data import FILES, MANIFEST, candidate_dirs
 
     files = package_files(assignment)
     out = Path(out)
@@ -90,6 +90,8 @@ def write_package(out: str | os.PathLike, assignment: str = "fashion_mnist", dat
         add_text("run_autograder", run_autograder, 0o755)
         for name, source in files.items():
             add_text(name, source.read_text(encoding="utf-8"))
+        # the grader verifies the files against SHA256SUMS before scoring a model on them, offline
+        add_text("datasets/fashion-mnist/SHA256SUMS", MANIFEST.read_text())
         for name in FILES.values():
             archive.write(data_folder / name, f"datasets/fashion-mnist/{name}", compress_type=zipfile.ZIP_STORED)
     return out
