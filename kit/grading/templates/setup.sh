@@ -78,10 +78,12 @@ rm -rf "$VENV"
 # wheels only: building tensorflow or numpy from source here could only fail, later and less clearly
 "$VENV/bin/python" -m pip install --no-cache-dir --quiet --only-binary=:all: -r "$REQUIREMENTS" ||
     fail "pip could not install $REQUIREMENTS into $VENV with Python $VERSION (are there wheels for it? see pip's message above)."
-"$VENV/bin/python" - <<'PYTHON' || fail "the grading runtime in /opt/kit-venv does not import; see the error above."
+# the runtime must import (TensorFlow's start-up log lines go to stderr, shown only if it fails)
+"$VENV/bin/python" - 2>/tmp/kit-setup-check.log <<'PYTHON' || { cat /tmp/kit-setup-check.log >&2; fail "the grading runtime in $VENV does not import; see the error above."; }
 import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import sys, keras, numpy, pandas, sklearn
 print(f"setup.sh: ok: Python {sys.version.split()[0]}, keras {keras.__version__} ({keras.backend.backend()}), "
       f"numpy {numpy.__version__}, scikit-learn {sklearn.__version__}, pandas {pandas.__version__}")
 PYTHON
+rm -f /tmp/kit-setup-check.log
