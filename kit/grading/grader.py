@@ -31,7 +31,7 @@ from kit.grading import judges
 from kit.grading.gradescope import failure_results, write_results
 from kit.grading.judges import CheckFailed, Verdict
 from kit.grading.rubric import KINDS, Check, Rubric, load_rubric
-from kit.grading.sandbox import Limits, Sandbox, copy_from_child, inspect_zip
+from kit.grading.sandbox import GraderFault, Limits, Sandbox, copy_from_child, inspect_zip
 
 ALLOWED_FILES = ("homework.py", "model.keras", "report.md")
 
@@ -73,6 +73,10 @@ class Context:
     def child(self, check: Check, request: dict, *, files: dict | None = None, arrays: dict | None = None):
         limits = Limits(**{**self.limits.__dict__, "wall_seconds": check.timeout})
         result = self.sandbox.run(request, files=files or {}, arrays=arrays, limits=limits, slot=self.slot)
+        if result.fault:  # not the student's doing: once more, then it is the grader's fault
+            result = self.sandbox.run(request, files=files or {}, arrays=arrays, limits=limits, slot=self.slot)
+            if result.fault:
+                raise GraderFault(f"{result.fault} (check {check.id!r}, twice); the submission was not graded.")
         self.isolation.append(result.isolation)
         output = _student_output(result)
         if result.record is None:
@@ -331,6 +335,8 @@ def _run_one(check: Check, ctx: Context) -> Outcome:
         outcome = CHECK_KINDS[check.kind](check, ctx)
     except CheckFailed as failure:
         outcome = _fail(str(failure), failure.student_output)
+    except GraderFault:
+        raise
     except GradingError as error:
         outcome = _fail(f"The grader could not run this check ({error}); please tell the course staff.")
     except Exception as error:  # noqa: BLE001 - a grader bug must not cost the other checks
@@ -344,8 +350,11 @@ def _run_one(check: Check, ctx: Context) -> Outcome:
 
 def _test_entry(number: int, check: Check, outcome: Outcome) -> dict:
     lines = [check.message] if check.message else []
-    if outcome.detail:
-        lines.append(outcome.detail)
+    detail = outcome.detail
+    if check.visibility == "hidden" and "\n" in detail.strip():  # no tracebacks of hidden inputs
+        detail = detail.strip().split("\n")[0].rstrip(":") + " (details of hidden checks are not shown)."
+    if detail:
+        lines.append(detail)
     if outcome.status == "passed" and outcome.score == check.points:
         lines.append("Passed.")
     if outcome.student_output and check.visibility == "visible":
@@ -499,7 +508,8 @@ def summary_table(results: dict) -> str:
     )
     total = sum(t["max_score"] for t in results["tests"])
     board = results.get("leaderboard") or []
-    f1 = f"; model macro-F1 {board[0]['value']:.4f}" if board else ""
+    has_model = any("model" in t.get("tags", [])[1:] for t in results["tests"])
+    f1 = f"; model macro-F1 {board[0]['value']:.4f}" if board and has_model else ""
     text = table.to_string(index=False) if len(table) else "(no checks)"
     return f"{text}\nTotal: {results['score']:g} / {total:g} points in {results['execution_time']:.1f} s{f1}"
 

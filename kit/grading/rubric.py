@@ -81,7 +81,8 @@ class Rubric:
         folders = [ROOT / "solutions", ROOT / "tests", self.path.parent]
         if self.hidden_path is not None:
             folders.append(self.hidden_path.parent)
-        return list(dict.fromkeys(folders))
+        folders = [f.resolve() for f in dict.fromkeys(folders)]
+        return [f for f in folders if not any(o != f and o in f.parents for o in folders)]  # outermost only
 
     @property
     def has_hidden(self) -> bool:
