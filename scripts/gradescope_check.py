@@ -33,8 +33,12 @@ import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from kit.grading.sandbox import UID_LOCK_DIRS  # noqa: E402
+
 REFERENCE = REPO / "tests" / "grading" / "submissions" / "reference" / "homework.py"
 GRADING_LOCK = "/tmp/kit-grading.lock"
+UID_LOCKS = Path(UID_LOCK_DIRS[0])
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
 CHROOT_ENV = {
     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -73,16 +77,18 @@ def make_root(root: Path, suite: str) -> float:
 class Mounts:
     """/proc, /sys, /dev and /dev/pts inside the root, unmounted again on exit (in reverse order)."""
 
-    def __init__(self, root: Path):
-        self.root, self.done = root, []
+    def __init__(self, root: Path, extra_binds: tuple[str, ...] = ()):
+        self.root, self.done, self.extra = root, [], extra_binds
 
     def __enter__(self):
-        for kind, source, target in (
+        binds = [("bind", folder, folder.lstrip("/")) for folder in self.extra]
+        for kind, source, target in [
             ("proc", "proc", "proc"),
             ("bind", "/sys", "sys"),
             ("bind", "/dev", "dev"),
             ("bind", "/dev/pts", "dev/pts"),
-        ):
+            *binds,
+        ]:
             path = self.root / target
             path.mkdir(parents=True, exist_ok=True)
             if kind == "proc":
@@ -199,14 +205,16 @@ class Cgroup:
                     time.sleep(0.1)
 
 
-def rss_bytes(pid: int) -> int:
+def rss_bytes(pid: int) -> tuple[int, int]:
+    """(resident, of which anonymous) bytes of one process; (0, 0) once it is gone."""
+    sizes = {}
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
+            if line.startswith(("VmRSS:", "RssAnon:")):
+                sizes[line.split(":")[0]] = int(line.split()[1]) * 1024
     except OSError:
         pass
-    return 0
+    return sizes.get("VmRSS", 0), sizes.get("RssAnon", 0)
 
 
 def command_line(pid: int) -> str:
@@ -221,17 +229,17 @@ def command_line(pid: int) -> str:
 def run_measured(command: list[str], cgroup: Cgroup, log_path: Path, timeout: float) -> dict:
     """Run ``command`` in ``cgroup``; wall and CPU seconds of it and all its children, peak memory."""
     peaks = {"rss_sum": 0, "anon": 0, "processes": 0}
-    per_process: dict[int, tuple[int, str]] = {}
+    per_process: dict[int, tuple[int, int, str]] = {}
     stop = threading.Event()
 
     def poll():
         while not stop.is_set():
             pids = cgroup.pids()
             sizes = {pid: rss_bytes(pid) for pid in pids}
-            for pid, size in sizes.items():
-                if size > per_process.get(pid, (0, ""))[0]:
-                    per_process[pid] = (size, per_process.get(pid, (0, ""))[1] or command_line(pid))
-            peaks["rss_sum"] = max(peaks["rss_sum"], sum(sizes.values()))
+            for pid, (rss, anon) in sizes.items():
+                if rss > per_process.get(pid, (0, 0, ""))[0]:
+                    per_process[pid] = (rss, anon, per_process.get(pid, (0, 0, ""))[2] or command_line(pid))
+            peaks["rss_sum"] = max(peaks["rss_sum"], sum(rss for rss, _ in sizes.values()))
             peaks["processes"] = max(peaks["processes"], len(pids))
             peaks["anon"] = max(peaks["anon"], cgroup.anon_bytes())
             stop.wait(0.1)
@@ -268,7 +276,8 @@ def run_measured(command: list[str], cgroup: Cgroup, log_path: Path, timeout: fl
         "max_processes": peaks["processes"],
         "oom_kills": cgroup.oom_kills(),
         "largest_processes": [
-            f"{size / 2**20:.0f} MB {name}" for size, name in sorted(per_process.values(), reverse=True)[:4]
+            f"{rss / 2**20:.0f} MB ({anon / 2**20:.0f} MB anonymous) {name}"
+            for rss, anon, name in sorted(per_process.values(), reverse=True)[:4]
         ],
     }
 
@@ -388,7 +397,10 @@ def main(argv: list[str] | None = None) -> int:
         + (f", {args.cpus} CPUs" if args.cpus else "")
         + ")"
     )
-    with Mounts(root), Cgroup(memory_max, args.cpus) as cgroup:
+    # graders inside and outside the root claim sandbox uids with lock files in this folder: share it,
+    # so that they never pick the same uid (the root's uids are the host's)
+    UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    with Mounts(root, extra_binds=(str(UID_LOCKS),)), Cgroup(memory_max, args.cpus) as cgroup:
         # the lock every grader on this machine takes: the chroot's sandbox uids are the host's uids, and a
         # grader outside the root that claimed the same uid could kill our children (and we theirs)
         command = ["unshare", "--net", "chroot", str(root), "/autograder/run_autograder"]
