@@ -200,7 +200,7 @@ def plot_top_losses(evaluation: Evaluation, x, path: str | os.PathLike, n: int =
     axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
     high = 255 if np.issubdtype(x.dtype, np.integer) else 1.0
     names = evaluation.class_names
-    for ax, index in zip(axes, evaluation.top_losses[:n]):
+    for ax, index in zip(axes, evaluation.top_losses[:n], strict=False):
         image = x[index]
         image = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
         ax.imshow(image, cmap="gray_r" if image.ndim == 2 else None, vmin=0, vmax=high)

@@ -118,7 +118,7 @@ def test_lr_find_suggests_inside_the_range_and_leaves_the_weights_alone(small_fa
         batch_size=64,
         smoothing=0.9,
     )
-    for old, new in zip(before, model.get_weights()):
+    for old, new in zip(before, model.get_weights(), strict=True):
         np.testing.assert_array_equal(old, new)
     n = len(result.learning_rates)
     assert 10 <= n <= 60 and len(result.losses) == n == len(result.raw_losses)

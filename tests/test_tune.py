@@ -33,7 +33,7 @@ def test_random_search_two_trials(small_fashion_mnist, tmp_path, monkeypatch):
     assert scores == sorted(scores, reverse=True) and all(0 < s <= 1 for s in scores)
     assert 1e-4 <= trials["learning_rate"].min() and trials["learning_rate"].max() <= 1e-2
     assert set(trials["model_options.dropout"]) <= {0.0, 0.25, 0.5}
-    pairs = set(zip(trials["learning_rate"], trials["model_options.dropout"]))
+    pairs = set(zip(trials["learning_rate"], trials["model_options.dropout"], strict=True))
     assert len(pairs) == 2, trials
 
     best = result.best_config
