@@ -120,6 +120,7 @@ def test_mixing_dataset_batches_real_images_and_reshuffles(small_fashion_mnist):
     np.testing.assert_array_equal(plain[1][0], x[64:128])
 
 
+@pytest.mark.slow
 @pytest.mark.backend_agnostic
 def test_model_fits_on_mixed_batches(small_fashion_mnist):
     data = small_fashion_mnist

@@ -19,6 +19,7 @@ def _base() -> TrainConfig:
     return preset("smoke", model="lenet5", epochs=3, train_size=None, test_size=None)
 
 
+@pytest.mark.slow
 def test_random_search_two_trials(small_fashion_mnist, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # relative paths: anything written outside `out` would land here
     result = tune.search(_base(), SPACE, data=small_fashion_mnist, max_trials=2, epochs=1, out="out", seed=0)
