@@ -383,6 +383,12 @@ def main(argv: list[str] | None = None) -> int:
     installed = any(root.glob("opt/kit-venv/lib/python3*/site-packages/keras"))
     if args.reuse_root and root.exists():
         log(f"reusing {root}; replacing /autograder from the new zip")
+        old_requirements = root / "autograder" / "source" / "requirements-grading.txt"
+        if (
+            not old_requirements.exists()
+            or old_requirements.read_text() != (REPO / "requirements-grading.txt").read_text()
+        ):
+            installed = False  # the venv was made from other requirements: setup.sh again
         shutil.rmtree(root / "autograder", ignore_errors=True)
     else:
         log(f"making a fresh Debian {args.suite} root in {root} (mmdebstrap, minbase)")

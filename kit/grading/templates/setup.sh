@@ -83,6 +83,8 @@ rm -rf "$VENV"
 import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import sys, keras, numpy, pandas, sklearn
+sys.path.insert(0, "/autograder/source")
+import kit.cli, kit.grading.grader, kit.grading.worker, kit.train, kit.models  # everything grading imports
 print(f"setup.sh: ok: Python {sys.version.split()[0]}, keras {keras.__version__} ({keras.backend.backend()}), "
       f"numpy {numpy.__version__}, scikit-learn {sklearn.__version__}, pandas {pandas.__version__}")
 PYTHON
