@@ -394,13 +394,13 @@ def grade(
     submission = Path(submission).resolve()
     if not submission.is_dir():
         raise GradingError(f"Submission folder {submission} does not exist; pass the folder holding homework.py.")
-    rubric = load_rubric(assignment, hidden=hidden)
+    rubric = load_rubric(assignment)  # hidden ones too where present: `only` may name them
     if hidden and not rubric.has_hidden:
         raise GradingError(
             f"The hidden checks were asked for, but solutions/{assignment}/rubric_hidden.py is missing "
             "(grade from the instructor repository, or leave out --hidden)."
         )
-    checks = list(rubric.checks)
+    checks = [c for c in rubric.checks if hidden or c.visibility != "hidden"]
     if only is not None:
         only = list(only)
         unknown = sorted(set(only) - {c.id for c in rubric.checks})
@@ -525,6 +525,9 @@ def command(args) -> int:
         path = write_package(args.package, args.assignment)
         print(f"wrote {path} (upload it as the Gradescope autograder; it runs hidden checks too)")
         return 0
+    if getattr(args, "class_folder", None):
+        return _command_class(args)
+    args.out = args.out or "results.json"
     if not args.submission:
         raise GradingError(
             "Pass a submission folder (python -m kit grade SUBMISSION_DIR --out results.json) or --package OUT.zip."
@@ -540,4 +543,20 @@ def command(args) -> int:
     except Exception as error:  # noqa: BLE001 - always leave a valid results.json behind
         write_results(failure_results(str(error)), args.out)
         raise GradingError(f"grading failed ({error}); wrote a 0-point results.json to {args.out}.") from None
+    return 0
+
+
+def _command_class(args) -> int:
+    """``python -m kit grade --class FOLDER --jobs N --out grades.csv``."""
+    from kit.grading.classroom import grade_class, results_dir
+
+    if args.submission:
+        raise GradingError("Pass either a submission folder or --class FOLDER, not both.")
+    out = args.out or "grades.csv"
+    table = grade_class(args.class_folder, out, jobs=args.jobs, assignment=args.assignment, hidden=args.hidden)
+    failed = table[table["error"].astype(str).str.len() > 0]
+    print(f"wrote {out} ({len(table)} students) and {results_dir(out)}/<student>/results.json")
+    if len(failed):
+        names = ", ".join(failed["student"].astype(str).head(10))
+        raise GradingError(f"{len(failed)} submission(s) could not be graded ({names}): see the error column of {out}.")
     return 0

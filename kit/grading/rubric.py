@@ -17,9 +17,10 @@ import importlib.util
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from kit import REPO_ROOT
 from kit.errors import GradingError
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = REPO_ROOT
 VISIBILITIES = ("visible", "hidden", "after_due_date")
 # The check kinds a rubric may name; each is one routine in kit.grading.grader.CHECK_KINDS.
 KINDS = (

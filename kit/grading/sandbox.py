@@ -39,8 +39,8 @@ from kit.errors import GradingError
 
 KIT_DIR = Path(__file__).resolve().parent.parent
 WORKER = ("grading", "worker.py")  # below the private copy of kit/
-SANDBOX_UID_BASE = 61000  # uids without a passwd entry, one per concurrent slot (root only)
-SANDBOX_UID_COUNT = 1000  # the range graders claim their slots' uids from (61000-61999)
+SANDBOX_UID_BASE = 61100  # uids without a passwd entry (clear of 61000-61001, used by earlier kit versions)
+SANDBOX_UID_COUNT = 1000  # the range graders claim their slots' uids from (61100-62099)
 # Lock files that give one grader a uid exclusively (root only: root-owned folder, files 0600).
 UID_LOCK_DIRS = ("/run/kit-grading", "/tmp/kit-grading-uids")
 # Signals a process raises by itself when its own code crashes: the student's, not the grader's.
@@ -348,8 +348,12 @@ class Sandbox:
         report = (result.record or {}).get("data", {}) if result.record and result.record.get("ok") else None
         if report is None:
             error = (result.record or {}).get("error") or result.problem or "no record"
-            unreadable = _unreadable_for_others([self.python, *_runtime_prefixes(self.python)])
-            if unreadable:
+            exposed = set((result.isolation or {}).get("exposed", []))
+            unreadable = _unreadable_for_others(
+                [p for p in [self.python, *_runtime_prefixes(self.python)] if not _under(p, exposed)]
+            )
+            symptoms = ("No module named", "Permission denied", "can't open file")
+            if unreadable and any(text in str(error) + result.stderr for text in symptoms):
                 path, folder = unreadable
                 fix = (
                     "the mount-namespace fix needs root with CAP_SYS_ADMIN"
@@ -361,9 +365,8 @@ class Sandbox:
                     f"{fix}); make it readable (chmod o+rx {folder}) or install the venv in a readable place "
                     f"(e.g. /opt/kit-venv); nothing was graded."
                 )
-            raise GraderFault(
-                f"the sandbox cannot import the grading runtime ({str(error)[:300]}); nothing was graded."
-            )
+            detail = str(error)[:300] + ("; " + " ".join(result.stderr.split())[-300:] if result.stderr.strip() else "")
+            raise GraderFault(f"the sandbox could not start the grading runtime ({detail}); nothing was graded.")
         self.preflight_report = report
         return report
 
@@ -405,7 +408,7 @@ class Sandbox:
             isolation={
                 "uid": uid,
                 "hide": self.hide if (self.namespaces and uid is not None) else [],
-                "expose": self._expose if uid is not None else [],
+                "expose": self._expose if (self.namespaces and uid is not None) else [],
             },
         )
         (work / REQUEST).write_text(json.dumps(request))
@@ -583,6 +586,10 @@ def _runtime_prefixes(python: str) -> list[str]:
     query = "import sys; print(sys.prefix); print(sys.base_prefix)"
     found = subprocess.run([python, "-I", "-c", query], capture_output=True, text=True, timeout=60).stdout.split()
     return list(dict.fromkeys(str(Path(p).resolve()) for p in found))
+
+
+def _under(path: str, folders: set[str]) -> bool:
+    return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
 
 
 def _closed_ancestor(path: str) -> Path | None:

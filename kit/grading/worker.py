@@ -171,13 +171,62 @@ def _student_traceback(error: BaseException) -> str:
     return "".join(lines[-8:])[-3000:]
 
 
+# The homework's rules on what a function may use: (rule, modules it must not call into).
+NUMPY_ONLY = ("numpy only", ("sklearn", "scipy", "pandas", "tensorflow", "keras", "torch", "jax"))
+PLAIN_KERAS = ("plain keras, not the kit's ready-made networks", ("kit.models", "kit.blocks"))
+RULES = {
+    "confusion_matrix": NUMPY_ONLY,
+    "f1_scores": NUMPY_ONLY,
+    "build_cnn_sequential": PLAIN_KERAS,
+    "build_cnn_functional": PLAIN_KERAS,
+    "build_inception_cnn": PLAIN_KERAS,
+    "inception_module": PLAIN_KERAS,
+}
+
+
+def _watch(prefixes: tuple[str, ...]):
+    """A profile hook that notes the first Python function called from a module under ``prefixes``."""
+    found: list[str] = []
+
+    def profile(frame, event, arg):
+        if event == "call" and not found:
+            module = frame.f_globals.get("__name__") or ""
+            if module.startswith(prefixes) and any(module == p or module.startswith(p + ".") for p in prefixes):
+                found.append(f"{module}.{frame.f_code.co_name}")
+
+    return profile, found
+
+
+def _hint(error: BaseException) -> str:
+    """A common mistake's cause, from the error it raises (empty when none is known)."""
+    text = str(error)
+    if "Concatenate" in text and "matching shapes" in text:
+        return (
+            "hint: the branches' outputs have different heights or widths, so they cannot be concatenated; "
+            "give every Conv2D and the MaxPooling2D padding='same' and stride 1"
+        )
+    return ""
+
+
 def _call(module, function_name: str, *args, **kwargs):
     name = function_name
     function = getattr(module, name, None)
     if not callable(function):
         raise SubmissionError(f"homework.py has no function `{name}`.")
+    rule, forbidden = RULES.get(name, ("", ()))
+    profile, found = _watch(forbidden)
     try:
-        return function(*args, **kwargs)
+        if forbidden:
+            sys.setprofile(profile)
+        try:
+            answer = function(*args, **kwargs)
+        finally:
+            sys.setprofile(None)
+        if found:
+            raise SubmissionError(f"`{name}` must be written with {rule} (the homework's rule); it called {found[0]}.")
+        return answer
+    except SubmissionError:
+        raise
     except NotImplementedError:
         raise SubmissionError(f"`{name}` is not implemented yet (it raises NotImplementedError).") from None
     except SystemExit as exit_:
@@ -191,7 +240,9 @@ def _call(module, function_name: str, *args, **kwargs):
             f"`{name}` could not start another process or thread: it hit the process limit ({limit} per check)."
         ) from None
     except BaseException as error:  # noqa: BLE001
-        raise SubmissionError(f"`{name}` raised an error:\n" + _student_traceback(error)) from None
+        hint = _hint(error)
+        hint = f" ({hint})" if hint else ""
+        raise SubmissionError(f"`{name}` raised an error{hint}:\n" + _student_traceback(error)) from None
 
 
 def task_student(request: dict, record: Record, inputs: dict) -> None:
