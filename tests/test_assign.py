@@ -240,3 +240,26 @@ def test_assignment_ships_its_notebook_as_ipynb_in_sync():
     assert ipynb.read_text(encoding="utf-8") == notebook_text((ASSIGNMENT / "notebook.py").read_text(encoding="utf-8"))
     cells = json.loads(ipynb.read_text(encoding="utf-8"))["cells"]
     assert cells[0]["cell_type"] == "markdown" and not any("GENERATED" in "".join(c["source"]) for c in cells)
+
+
+def test_a_long_hint_goes_on_in_string_literal_comment_lines():
+    text = (
+        'def f():\n    # BEGIN SOLUTION hint="first part, "\n    #     "second part"\n'
+        "    return 1\n    # END SOLUTION\n"
+    )
+    (region,) = find_regions(text, "f.py")
+    assert region.hint == "first part, second part" and region.code == ("    return 1",)
+    assert 'raise NotImplementedError("first part, second part")' in strip_solutions(text, "f.py")
+
+
+@needs_solutions
+def test_hints_teach_and_never_give_the_answers_line():
+    """A hint names the idea or the function to look up, never a line (or most of a line) of the solution."""
+    for region in find_regions((SOLUTION / "homework.py").read_text(), "homework.py"):
+        code = [line.strip() for line in region.code if len(line.strip()) >= 12 and not line.strip().startswith("#")]
+        for line in code:
+            assert line not in region.hint, (region.hint, line)
+            # no long run of the answer's text either (e.g. "np.add.at(cm, (y_true, y_pred), 1)")
+            runs = [line[i : i + 20] for i in range(0, max(1, len(line) - 19))]
+            assert not any(run in region.hint for run in runs if len(run) == 20), (region.hint, line)
+        assert any(word in region.hint for word in ("look up", "lecture", "Lecture", "slide", "docstring")), region.hint
