@@ -5,11 +5,13 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-requirements
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test test-jax setup data fetch-data grade release assign benchmark clean
+PRESET ?= quick
 
-## run: the Fashion-MNIST homework end to end (quick preset), report in runs/homework/
+.PHONY: run test test-jax setup data fetch-data check grade release assign benchmark clean
+
+## run: the Fashion-MNIST homework end to end, report in runs/homework/ (PRESET=smoke|quick|full, default quick)
 run: data
-	$(PY) -m kit homework --preset quick --out runs/homework
+	$(PY) -m kit homework --preset $(PRESET) --out runs/homework
 
 ## test: the whole test suite, then the backend-agnostic tests again under JAX
 test: data
@@ -43,6 +45,10 @@ fetch-data: setup
 	fi
 	@$(PY) -m kit data --check 2>/dev/null || $(PY) -m kit data --download --check
 	@$(PY) -m kit data --check && echo "Fashion-MNIST files found and verified (details: $(PY) -m kit data)"
+
+## check: the autograder's visible checks on your homework (SUBMISSION=folder, default the assignment; OUT=results.json)
+check: data
+	$(PY) -m kit check $(SUBMISSION) $(if $(OUT),--out "$(OUT)")
 
 ## grade: grade one submission folder, e.g. make grade SUBMISSION=path/to/folder [OUT=results.json] [HIDDEN=1]
 grade: data

@@ -36,6 +36,7 @@ MODELS = ("cnn_sequential", "cnn_functional", "cnn_inception", "best")
 CNN_MNIST_PARAMS = 1_199_882  # the lecture's CNN-MNIST example on 28x28x1 images, 10 classes
 SUMMARY_FILE, REPORT_FILE = "summary.json", "report.md"
 MISSING = object()  # what a step function that gave no result returns
+SMOKE_NOTE = "smoke preset: a wiring check on a few hundred images, its scores mean nothing"
 _module_ids = itertools.count()
 
 
@@ -153,6 +154,11 @@ class StepLog:
     @property
     def problems(self) -> list[str]:
         return [r["message"] for r in self.records if r["status"] in ("error", "check failed")]
+
+
+def epochs_text(count: int) -> str:
+    """'1 epoch', '3 epochs'."""
+    return f"{count} epoch" if count == 1 else f"{count} epochs"
 
 
 def _where(error: BaseException) -> str:
@@ -463,6 +469,9 @@ def run_homework(
     started = time.perf_counter()
     log = StepLog(echo=echo)
     echo(f"homework: {path} | preset {preset} | output {out_dir}")
+    wiring = f" ({SMOKE_NOTE})" if preset == "smoke" else ""
+    if wiring:
+        echo(f"note: {SMOKE_NOTE}: it checks that every step runs; use --preset quick for real scores.")
     homework = load_homework(path)
 
     from kit import environment
@@ -496,7 +505,8 @@ def run_homework(
                 step,
                 name,
                 "ok",
-                f"step {step}: {name} trained {len(run.history)} epochs: test macro-F1 {run.evaluation.macro_f1:.4f}",
+                f"step {step}: {name} trained {epochs_text(len(run.history))}: "
+                f"test macro-F1 {run.evaluation.macro_f1:.4f}{wiring}",
             )
 
     # Step 5: the CNN-MNIST example trained on Fashion-MNIST. The functional twin gets the
@@ -523,7 +533,7 @@ def run_homework(
                     "cnn_functional",
                     "ok",
                     "step 5: cnn_functional with cnn_sequential's trained weights: "
-                    f"test macro-F1 {run.evaluation.macro_f1:.4f}",
+                    f"test macro-F1 {run.evaluation.macro_f1:.4f}{wiring}",
                 )
         if "cnn_functional" not in runs:
             train_student(5, "cnn_functional", "build_cnn_functional", settings.cnn_epochs)
@@ -573,8 +583,8 @@ def run_homework(
                     7,
                     "best",
                     "ok",
-                    f"step 7: best_config() ({config.model}) trained {len(run.history)} "
-                    f"epochs: test macro-F1 {run.evaluation.macro_f1:.4f}",
+                    f"step 7: best_config() ({config.model}) trained {epochs_text(len(run.history))}: "
+                    f"test macro-F1 {run.evaluation.macro_f1:.4f}{wiring}",
                 )
     summary["best_config"] = None if config is MISSING else config.to_dict()
 
@@ -630,6 +640,11 @@ def write_homework_report(summary: dict, out_dir: str | Path) -> Path:
         "",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in summary.get("versions", {}).items()) + ".",
         "",
+        *(
+            [f"**Note: {SMOKE_NOTE}.** It shows that every step runs; train with `--preset quick` for scores.", ""]
+            if summary["preset"] == "smoke"
+            else []
+        ),
         "## Steps",
         "",
     ]
