@@ -263,3 +263,27 @@ def test_hints_teach_and_never_give_the_answers_line():
             runs = [line[i : i + 20] for i in range(0, max(1, len(line) - 19))]
             assert not any(run in region.hint for run in runs if len(run) == 20), (region.hint, line)
         assert any(word in region.hint for word in ("look up", "lecture", "Lecture", "slide", "docstring")), region.hint
+
+
+@needs_solutions
+@pytest.mark.parametrize("readme, words", [("README.md", ("add", "points")), ("README.ru.md", ("добавляют", "баллов"))])
+def test_assignment_readmes_state_the_rubrics_points_thresholds_and_limits(readme, words):
+    """What to submit and how it is scored: the numbers come from the rubric, and the READMEs must say them."""
+    from kit.grade import load_rubric
+
+    text = (SOLUTION / readme).read_text(encoding="utf-8")
+    checks = load_rubric("fashion_mnist").checks
+    visible = [c for c in checks if c.visibility != "hidden"]
+    for step in (1, 3, 6, 7):
+        points = sum(c.points for c in visible if c.name.startswith(f"Step {step}:"))
+        row = next(line for line in text.splitlines() if line.startswith(f"| {step} |"))
+        assert row.endswith(f"| {points:g} |"), (readme, row, points)
+    assert f"| {sum(c.points for c in visible):g} |" in text
+    model = next(c for c in visible if c.kind == "model")
+    for threshold, points in model.params["thresholds"]:
+        if threshold > 0:
+            assert f"| >= {threshold:.2f} | {points:g} |" in text
+    assert f"{model.params['max_mb']} " in text and f"{model.timeout:g} " in text
+    hidden = sum(c.points for c in checks if c.visibility == "hidden")
+    assert f"{words[0]} {hidden:g} {words[1]}" in text
+    assert "homework.py" in text and "model.keras" in text and "cp runs/homework/best/model.keras" in text
