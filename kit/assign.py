@@ -326,12 +326,19 @@ def _release_keeps(relative: Path, root: Path) -> bool:
     return True
 
 
-def release_files(root: str | Path = REPO_ROOT) -> list[str]:
-    """The repository files the student release holds (relative POSIX paths)."""
+# The student's own pages: docs/student/X becomes X in the release (its README.md replaces the
+# instructor's README.md, its grading.md the instructor's docs/grading.md).
+STUDENT_DOCS = "docs/student"
+# Instructor pages the release leaves out when it has no student version of them.
+INSTRUCTOR_DOCS = ("docs/grading.md",)
+
+
+def release_plan(root: str | Path = REPO_ROOT) -> dict[str, Path]:
+    """What the student release holds: its relative POSIX path -> the repository file it comes from."""
     root = Path(root)
     if not (root / "assignments").is_dir():
         raise ValueError(f"{root} has no assignments/ folder; run `make assign` first.")
-    kept = []
+    plan = {}
     for item in RELEASE_ITEMS:
         path = root / item
         candidates = (
@@ -339,20 +346,39 @@ def release_files(root: str | Path = REPO_ROOT) -> list[str]:
         )
         for file in candidates:
             relative = file.relative_to(root)
+            posix = relative.as_posix()
+            if posix.startswith(STUDENT_DOCS + "/") or posix in INSTRUCTOR_DOCS:
+                continue
             if _release_keeps(relative, root):
-                kept.append(relative.as_posix())
-    return kept
+                plan[posix] = file
+    student = root / STUDENT_DOCS
+    for file in sorted(p for p in student.rglob("*") if p.is_file()) if student.is_dir() else []:
+        relative = file.relative_to(student)
+        if not _skipped(relative, RELEASE_EXCLUDE):
+            target = relative.as_posix() if relative.as_posix() == "README.md" else f"docs/{relative.as_posix()}"
+            plan[target] = file
+    return dict(sorted(plan.items()))
 
 
-def solution_lines(solutions: str | Path = REPO_ROOT / "solutions", min_length: int = 24) -> set[str]:
-    """The non-trivial code lines inside every solution region (stripped; comments and short lines left out)."""
-    lines = set()
+def release_files(root: str | Path = REPO_ROOT) -> list[str]:
+    """The files the student release holds (relative POSIX paths)."""
+    return list(release_plan(root))
+
+
+def solution_lines(solutions: str | Path = REPO_ROOT / "solutions", min_length: int = 24) -> dict[str, int]:
+    """The non-trivial code lines inside every solution region (stripped; comments and short lines left out).
+
+    Each line maps to the number of such lines in the smallest region holding it: `find_leaks`
+    needs that many in a row (at most 3) before it calls a copy a leak, so that one generic line
+    (`optimizer_options={"weight_decay": 1e-4},` in a preset) is not one, and a one-line answer is.
+    """
+    lines: dict[str, int] = {}
     for path in Path(solutions).rglob("*.py"):
         for region in find_regions(path.read_text(encoding="utf-8"), str(path)):
-            for line in region.code:
-                stripped = line.strip()
-                if len(stripped) >= min_length and not stripped.startswith("#"):
-                    lines.add(stripped)
+            code = [line.strip() for line in region.code]
+            code = [line for line in code if len(line) >= min_length and not line.startswith("#")]
+            for line in code:
+                lines[line] = min(lines.get(line, len(code)), len(code))
     return lines
 
 
@@ -370,11 +396,16 @@ def release(out_dir: str | Path, root: str | Path = REPO_ROOT) -> list[str]:
         stale = out_of_date(source, root / "assignments" / source.name)
         if stale:
             raise ValueError(f"assignments/{source.name} is out of date ({', '.join(stale)}); run `make assign` first.")
-    files = release_files(root)
-    for relative in files:
+    plan = release_plan(root)
+    for relative, source in plan.items():
         target = out_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(root / relative, target)
+        shutil.copy2(source, target)
+        if relative.startswith("assignments/") and source.suffix in (".py", ".md"):
+            # the student's copy invites editing: the "GENERATED, do not edit" line is the instructor's
+            text = source.read_text(encoding="utf-8")
+            target.write_text(strip_generated_header(text), encoding="utf-8")
+    files = list(plan)
     leaks = find_leaks(out_dir, solution_lines(solutions)) if solutions.is_dir() else []
     if leaks:
         shutil.rmtree(out_dir)
@@ -382,8 +413,13 @@ def release(out_dir: str | Path, root: str | Path = REPO_ROOT) -> list[str]:
     return files
 
 
-def find_leaks(release_dir: str | Path, lines: set[str]) -> list[str]:
-    """'path:line: code' for every line of a released text file that is a solution code line."""
+def find_leaks(release_dir: str | Path, lines: dict[str, int] | set[str]) -> list[str]:
+    """'path:line: code' for each released line in a run of solution code lines (blank lines skipped).
+
+    A run counts once it is as long as the region it comes from, or 3 lines (`solution_lines`);
+    with a plain set of lines, every single line counts.
+    """
+    sizes = lines if isinstance(lines, dict) else dict.fromkeys(lines, 1)
     found = []
     for path in sorted(Path(release_dir).rglob("*")):
         if not path.is_file():
@@ -392,9 +428,17 @@ def find_leaks(release_dir: str | Path, lines: set[str]) -> list[str]:
             text = path.read_text(encoding="utf-8")
         except (UnicodeDecodeError, OSError):
             continue
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip() in lines:
-                found.append(f"{path.relative_to(release_dir)}:{number}: {line.strip()}")
+        run: list[tuple[int, str]] = []
+        for number, line in enumerate([*text.splitlines(), "<end>"], start=1):
+            stripped = line.strip()
+            if stripped in sizes:
+                run.append((number, stripped))
+                continue
+            if not stripped:
+                continue
+            if run and len(run) >= min(3, min(sizes[code] for _, code in run)):
+                found += [f"{path.relative_to(release_dir)}:{n}: {code}" for n, code in run]
+            run = []
     return found
 
 

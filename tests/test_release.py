@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from kit.assign import HIDDEN_TESTS, assign, find_leaks, release, release_files, solution_lines
+from kit.assign import (
+    HIDDEN_TESTS,
+    assign,
+    find_leaks,
+    find_regions,
+    release,
+    release_files,
+    solution_lines,
+    strip_generated_header,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(
@@ -45,10 +54,11 @@ def test_release_has_the_student_repository(released):
         "datasets/README.md",
     ):
         assert (released / path).is_file(), path
-    for name in ("homework.py", "README.md", "README.ru.md", "notebook.py"):
-        assert (released / "assignments" / "fashion_mnist" / name).read_bytes() == (
-            ROOT / "assignments" / "fashion_mnist" / name
-        ).read_bytes()
+    for name in ("homework.py", "README.md", "README.ru.md", "notebook.py", "notebook.ipynb"):
+        # the student's copy is the generated one without its "GENERATED, do not edit" line
+        assert (released / "assignments" / "fashion_mnist" / name).read_text(
+            encoding="utf-8"
+        ) == strip_generated_header((ROOT / "assignments" / "fashion_mnist" / name).read_text(encoding="utf-8"))
     assert len(list((released / "tests").glob("test_*.py"))) >= 1
 
 
@@ -67,18 +77,39 @@ def test_release_has_no_solutions_hidden_tests_or_data(released):
     )
 
 
-def test_no_solution_code_line_anywhere_in_the_release(released):
+def test_no_solution_code_anywhere_in_the_release(released):
     lines = solution_lines(ROOT / "solutions")
     assert len(lines) >= 30  # the check has something to find: the homework's regions' code lines
     assert "np.add.at(cm, (y_true, y_pred), 1)" in lines
-    leaks = []  # a released line that is, stripped, a solution code line (hints in the stubs are not code lines)
-    for path in released.rglob("*"):
-        if path.is_file():
-            for number, line in enumerate(path.read_text(encoding="utf-8", errors="ignore").splitlines(), start=1):
-                if line.strip() in lines:
-                    leaks.append(f"{path.relative_to(released)}:{number}: {line.strip()}")
-    assert leaks == []
     assert find_leaks(released, lines) == []
+    # a copy of an answer is found, e.g. f1_scores' body pasted into a released file
+    regions = find_regions((ROOT / "solutions" / "fashion_mnist" / "homework.py").read_text(), "homework.py")
+    (released / "copied.py").write_text("x = 1\n" + "\n".join(regions[-2].code) + "\n")
+    try:
+        assert {leak.split(":")[0] for leak in find_leaks(released, lines)} == {"copied.py"}
+    finally:
+        (released / "copied.py").unlink()
+
+
+def test_the_release_is_a_students_repository(released):
+    readme = (released / "README.md").read_text(encoding="utf-8")
+    assert readme == (ROOT / "docs" / "student" / "README.md").read_text(encoding="utf-8")
+    for needed in ("make setup", "make run PRESET=smoke", "make check", "What to submit", "How it is scored"):
+        assert needed in readme, needed
+    for instructor in ("For the instructor", "make release", "make assign", "vgg_mini", "AdamW", "solutions/"):
+        assert instructor not in readme, instructor
+    assert not (released / "docs" / "student").exists()
+    grading = (released / "docs" / "grading.md").read_text(encoding="utf-8")
+    assert grading == (ROOT / "docs" / "student" / "grading.md").read_text(encoding="utf-8")
+    assert "Hidden checks" in grading  # said to exist, in general words; none of their inputs
+    for secret in ("9101", "9105", "9107", "9108", "seed", "int32", "7 classes", "probe"):
+        assert secret not in grading, secret
+    homework = (released / "assignments" / "fashion_mnist" / "homework.py").read_text(encoding="utf-8")
+    assert "GENERATED" not in homework and "do not edit" not in homework.lower()
+    assert homework.startswith('"""The Fashion-MNIST homework: the functions you write')
+    for name in ("README.md", "README.ru.md"):
+        text = (released / "assignments" / "fashion_mnist" / name).read_text(encoding="utf-8")
+        assert "GENERATED" not in text.splitlines()[0]
 
 
 def test_in_the_release_the_runner_defaults_to_assignments(released):
