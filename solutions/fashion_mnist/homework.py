@@ -11,10 +11,11 @@ Lecture "Deep learning: basics", the homework slide ("Задание для сл
                                                                    `confusion_matrix`, `f1_scores`
   7. push the quality (by F1) as high as you can                -> `best_config`
 
-Replace every `raise NotImplementedError(...)` with your code; keep the names, the arguments and
-the return types (the autograder calls these functions). Check yourself any time with
-`python -m kit homework --impl assignments --preset smoke --out runs/try`: a step you have not
-written yet is reported as "step N: implement `name` in homework.py" and the others still run.
+This file is yours to edit: replace every `raise NotImplementedError(...)` with your code (its
+text says where to look); keep the names, the arguments and the return types (the autograder
+calls these functions). Check yourself any time: `make run PRESET=smoke` runs every step (a
+step you have not written yet is reported as "step N: implement `name` in homework.py" and the
+others still run), and `make check` gives your points on the autograder's visible checks.
 Write the models with plain `keras` (no `kit.models`): learning both styles is the point.
 """
 
