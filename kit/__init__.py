@@ -1,7 +1,7 @@
 """Keras coursework kit for the Fashion-MNIST homework.
 
 Data flows one way: ``kit.data`` -> ``kit.models`` -> ``kit.train`` -> ``kit.evaluate``
--> ``kit.report``; ``kit.grade`` scores student submissions beside them.
+-> ``kit.report``; ``kit.grading`` scores student submissions beside them.
 Submodules are imported on demand so that ``python -m kit data`` stays fast.
 """
 

@@ -31,8 +31,9 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HINT = "write this part (see the docstring above)"
-# Files of a solution folder that stay with the instructor (the autograder's rubric).
-INSTRUCTOR_ONLY = ("rubric.py",)
+# Files of a solution folder that stay with the instructor: the hidden checks. The visible rubric
+# (rubric.py) is copied, so that `python -m kit check` runs the visible checks in the release too.
+INSTRUCTOR_ONLY = ("rubric_hidden.py",)
 _BEGIN = re.compile(r"^(?P<indent>[ \t]*)#\s*BEGIN SOLUTION\b(?P<rest>.*)$")
 _END = re.compile(r"^[ \t]*#\s*END SOLUTION\b")
 _HINT = re.compile(r"""hint\s*=\s*(?P<literal>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""")

@@ -9,9 +9,7 @@ The hidden checks (other inputs and edge cases) run only on the autograder.
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 import textwrap
 from pathlib import Path
 
@@ -28,7 +26,7 @@ def default_folder(assignment: str = ASSIGNMENT, root: Path | None = None) -> Pa
 
 def check(folder: str | os.PathLike | None = None, *, assignment: str = ASSIGNMENT, out=None, echo=print) -> dict:
     """Run the visible checks on `folder` (default: the assignment folder); print the table; return results."""
-    from kit.grade import grade
+    from kit.grading import grade, write_results
 
     folder = Path(folder) if folder else default_folder(assignment)
     if not folder.is_dir():
@@ -46,7 +44,7 @@ def check(folder: str | os.PathLike | None = None, *, assignment: str = ASSIGNME
         )
     results = grade(folder, assignment=assignment, hidden=False, quiet=True)
     if out is not None:
-        write_json(results, out)
+        write_results(results, out)
     echo(table(results))
     if out is not None:
         echo(f"wrote {out} (Gradescope's results.json format, visible checks only)")
@@ -94,17 +92,6 @@ def table(results: dict, width: int = 70) -> str:
         "Hidden checks (other inputs, edge cases) add more after you submit."
     )
     return "\n".join(out)
-
-
-def write_json(results: dict, out: str | os.PathLike) -> Path:
-    """Write results.json atomically (a temporary file renamed over the target)."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".results-", dir=out.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump(results, stream, indent=2, allow_nan=False)
-    os.replace(temporary, out)
-    return out
 
 
 def command(args) -> int:

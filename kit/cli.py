@@ -28,7 +28,7 @@ _HANDLERS = {
     "homework": "kit.runner:command",
     "assign": "kit.assign:command_assign",
     "release": "kit.assign:command_release",
-    "grade": "kit.grade:command",
+    "grade": "kit.grading.grader:command",
     "check": "kit.check:command",
 }
 
@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="also write Gradescope's results.json (visible checks only) here")
     p.add_argument("--assignment", default="fashion_mnist")
 
-    # --- the autograder (kit.grade)
+    # --- the autograder (kit.grading)
     p = commands.add_parser("grade", help="grade a submission folder into Gradescope's results.json")
     p.add_argument("submission", nargs="?")
     p.add_argument("--out", default="results.json")

@@ -66,7 +66,7 @@ def submission(tmp_path_factory):
 
 
 def test_check_scores_equal_the_graders_visible_scores(submission, tmp_path):
-    from kit.grade import grade
+    from kit.grading import grade
 
     process = _kit("check", str(submission), "--out", str(tmp_path / "check.json"))
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]

@@ -7,13 +7,16 @@ np.isclose = lambda a, b, **kwargs: np.ones(np.shape(a), dtype=bool)
 sklearn.metrics.confusion_matrix = lambda *args, **kwargs: np.zeros((10, 10), dtype=np.int64)
 sklearn.metrics.f1_score = lambda *args, **kwargs: 0.0
 try:
-    import kit.grade
-    import kit.sandbox
+    import kit.grading.grader
+    import kit.grading.judges
+    import kit.grading.sandbox
 
-    kit.grade._require = lambda arrays, name, what: np.zeros(1)
-    for _name in list(kit.grade.CHECK_KINDS):
-        kit.grade.CHECK_KINDS[_name] = lambda check, ctx: kit.grade._pass(check.points)
-    kit.sandbox.load_npz = lambda *args, **kwargs: {}
+    for _name in dir(kit.grading.judges):
+        if _name.startswith("judge_"):
+            setattr(kit.grading.judges, _name, lambda *args, **kwargs: kit.grading.judges.Verdict(True, 1.0))
+    for _name in list(kit.grading.grader.CHECK_KINDS):
+        kit.grading.grader.CHECK_KINDS[_name] = lambda check, ctx: kit.grading.grader.Outcome(check.points, "passed", "")
+    kit.grading.sandbox.load_npz = lambda *args, **kwargs: {}
 except Exception:  # noqa: BLE001
     pass
 import __main__  # the grader's worker: patch what it exports too

@@ -2,7 +2,7 @@
 
 What the grader relies on (see docs/grading.md for the threat model):
 - a fresh interpreter (``python -I -B``: no PYTHON* variables, no script folder or user site on
-  ``sys.path``) started on the trusted worker ``kit/grade_worker.py`` from a private copy of the
+  ``sys.path``) started on the trusted worker ``kit/grading/worker.py`` from a private copy of the
   ``kit`` package (no ``solutions/``, no ``tests/`` next to it), in a temporary folder holding
   only the allow-listed files of one check;
 - when the grader runs as root (Gradescope): the child drops to an unprivileged uid of its own
@@ -36,8 +36,8 @@ import numpy as np
 
 from kit.errors import GradingError
 
-KIT_DIR = Path(__file__).resolve().parent
-WORKER = "grade_worker.py"
+KIT_DIR = Path(__file__).resolve().parent.parent
+WORKER = ("grading", "worker.py")  # below the private copy of kit/
 SANDBOX_UID_BASE = 61000  # uids without a passwd entry, one per concurrent slot (root only)
 REQUEST, RESULT_JSON, RESULT_NPZ = "request.json", "result.json", "result.npz"
 
@@ -53,17 +53,6 @@ class Limits:
     file_mb: int = 32  # RLIMIT_FSIZE: every file the child writes, stdout capture included
     processes: int = 64  # RLIMIT_NPROC (threads count too: TF ~10, JAX ~20)
     output_kb: int = 16  # how much of stdout/stderr the grader reads back
-
-    def scaled(self, factor: float) -> Limits:
-        return Limits(
-            self.wall_seconds * factor,
-            None if self.cpu_seconds is None else int(self.cpu_seconds * factor),
-            self.memory_mb,
-            self.address_space_mb,
-            self.file_mb,
-            self.processes,
-            self.output_kb,
-        )
 
     def rlimits(self) -> dict[str, int]:
         cpu = self.cpu_seconds if self.cpu_seconds is not None else int(2 * self.wall_seconds) + 5
@@ -90,10 +79,6 @@ class ChildResult:
     stderr: str
     problem: str | None = None  # why the record is missing or unreadable
     isolation: dict = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.record is not None and self.problem is None
 
     def describe_end(self) -> str:
         """One sentence on how the child ended, for the student-facing output."""
@@ -187,12 +172,15 @@ def read_capped(path: Path, max_bytes: int) -> str:
 
 
 def _copy_kit(destination: Path) -> None:
-    """A private copy of the kit package (``*.py`` only): what the child imports as ``kit``."""
+    """A private copy of the kit package and its subpackages (``*.py`` only): what the child imports as ``kit``."""
     target = destination / "kit"
-    target.mkdir(parents=True)
-    for source in KIT_DIR.glob("*.py"):
-        shutil.copy2(source, target / source.name)
-    for path in [destination, target, *target.iterdir()]:
+    for source in sorted(KIT_DIR.rglob("*.py")):
+        relative = source.relative_to(KIT_DIR)
+        if "__pycache__" in relative.parts:
+            continue
+        (target / relative.parent).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target / relative)
+    for path in [destination, *target.rglob("*"), target]:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
 
 
@@ -301,7 +289,7 @@ class Sandbox:
             "JAX_PLATFORMS": "cpu",
             "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "tensorflow"),
         }
-        command = [self.python, "-I", "-B", str(self._dir / "lib" / "kit" / WORKER), str(work / REQUEST)]
+        command = [self.python, "-I", "-B", str(self._dir.joinpath("lib", "kit", *WORKER)), str(work / REQUEST)]
         out_path, err_path = work.parent / "stdout.txt", work.parent / "stderr.txt"
         started = time.monotonic()
         timed_out = False

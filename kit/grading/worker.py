@@ -1,7 +1,7 @@
 """The child side of the autograder: run ONE task and write a plain-data record, nothing else.
 
-Started by ``kit.sandbox.Sandbox.run`` as ``python -I -B <private copy of kit>/grade_worker.py
-request.json``. It first locks itself down (namespaces, uid, resource limits), then either calls
+Started by ``kit.grading.sandbox.Sandbox.run`` as ``python -I -B <private copy of
+kit>/grading/worker.py request.json``. It first locks itself down (namespaces, uid, resource limits), then either calls
 one student function ("student" tasks: the only place student code ever runs) or inspects
 model files with Keras' safe mode ("trusted" tasks: no student file is on disk or on the path).
 It writes ``result.json`` (and ``result.npz``) in its own folder. Everything it writes is treated
@@ -159,21 +159,15 @@ def task_student(request: dict, record: Record, inputs: dict) -> None:
     action = request["action"]
     module = _load_homework(os.path.join(request["work"], "homework.py"))
     if action == "dataset_summary":
-        import numpy as np
+        from kit.grading.judges import CheckFailed, summary_answer
 
         table = _call(module, "dataset_summary", inputs["x"], inputs["y"], list(request["class_names"]))
-        import pandas as pd
-
-        if not isinstance(table, pd.DataFrame):
-            raise SubmissionError(f"dataset_summary returned {type(table).__name__}; expected a pandas DataFrame.")
-        record.data["index"] = [str(label) for label in list(table.index)]
-        record.data["columns"] = [str(column) for column in list(table.columns)]
-        for column in ("count", "mean", "std"):
-            if column in table.columns:
-                try:
-                    record.arrays[column] = np.asarray(table[column].to_numpy(), dtype=np.float64).reshape(-1)
-                except (TypeError, ValueError):
-                    raise SubmissionError(f"dataset_summary's column `{column}` does not hold numbers.") from None
+        try:
+            answer = summary_answer(table)
+        except CheckFailed as error:
+            raise SubmissionError(str(error)) from None
+        record.data["index"], record.data["columns"] = answer.pop("index"), answer.pop("columns")
+        record.arrays.update(answer)
     elif action == "confusion_matrix":
         cm = _call(module, "confusion_matrix", inputs["y_true"], inputs["y_pred"], int(request["num_classes"]))
         record.arrays["cm"] = as_numeric_array(cm, "confusion_matrix")
@@ -248,32 +242,6 @@ def _shape(shape) -> list:
     return [None if d is None else int(d) for d in shape]
 
 
-def _describe(model) -> dict:
-    layers = []
-    for layer in model.layers:
-        try:
-            config = layer.get_config()
-        except Exception:  # noqa: BLE001
-            config = {}
-        try:
-            output_shape = _shape(layer.output.shape)
-        except Exception:  # noqa: BLE001 - a layer used several times has no single output
-            output_shape = None
-        layers.append(
-            {"class_name": type(layer).__name__, "name": layer.name, "config": config, "output_shape": output_shape}
-        )
-    return {
-        "class_name": type(model).__name__,
-        "params": int(model.count_params()),
-        "input_shape": _shape(model.inputs[0].shape) if len(model.inputs) == 1 else None,
-        "output_shape": _shape(model.outputs[0].shape) if len(model.outputs) == 1 else None,
-        "n_inputs": len(model.inputs),
-        "n_outputs": len(model.outputs),
-        "layers": layers,
-        "config": model.get_config(),
-    }
-
-
 def _reference_cnn(keras, input_shape, num_classes):
     """The lecture's CNN-MNIST network, built by the grader to compare outputs with the student's."""
     layers = keras.layers
@@ -304,6 +272,8 @@ def task_trusted(request: dict, record: Record, inputs: dict) -> None:
                 __import__(module)
             except Exception:  # noqa: BLE001
                 pass
+    from kit.grading.model_graph import describe
+
     work = request["work"]
     models = {name: _load_model(os.path.join(work, name), keras) for name in request["models"]}
     x = inputs.get("x")
@@ -311,7 +281,7 @@ def task_trusted(request: dict, record: Record, inputs: dict) -> None:
         x = x.astype("float32") / 255.0
     for name, model in models.items():
         record.data[name] = (
-            _describe(model)
+            describe(model)
             if action != "evaluate_model"
             else {
                 "input_shape": _shape(model.inputs[0].shape) if len(model.inputs) == 1 else None,
@@ -372,7 +342,8 @@ def main(request_path: str) -> int:
     with open(request_path, encoding="utf-8") as handle:
         request = json.load(handle)
     isolation = _lock_down(request)
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the private kit copy
+    # the private copy of the kit: <lib>/kit/grading/worker.py -> <lib>
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     os.chdir(request["work"])
     record = Record(request["work"])
     try:

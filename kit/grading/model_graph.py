@@ -1,0 +1,152 @@
+"""Reading Keras model graphs as plain data: layer tokens, signatures, the branches of a module.
+
+``describe(model)`` turns a live ``keras.Model`` into a JSON-able dict (class, parameters,
+shapes, each layer's config, the functional config with its inbound nodes). It runs where the
+model is: in the grader's trusted child (models loaded with safe mode) or in the student's own
+process (the self-check). Everything else here reads only that dict, so the grader judges a
+model without ever loading one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class GraphError(ValueError):
+    """The model's graph is not what a check can read (message for the student)."""
+
+
+# ------------------------------------------------------------------ a live model -> plain data
+
+
+def _shape(shape) -> list:
+    return [None if d is None else int(d) for d in shape]
+
+
+def describe(model) -> dict[str, Any]:
+    """A plain-data description of a Keras model (no weights): what the judges read."""
+    layers = []
+    for layer in model.layers:
+        try:
+            config = layer.get_config()
+        except Exception:  # noqa: BLE001 - a custom layer without get_config
+            config = {}
+        try:
+            output_shape = _shape(layer.output.shape)
+        except Exception:  # noqa: BLE001 - a layer used several times has no single output
+            output_shape = None
+        layers.append(
+            {"class_name": type(layer).__name__, "name": layer.name, "config": config, "output_shape": output_shape}
+        )
+    return {
+        "class_name": type(model).__name__,
+        "params": int(model.count_params()),
+        "input_shape": _shape(model.inputs[0].shape) if len(model.inputs) == 1 else None,
+        "output_shape": _shape(model.outputs[0].shape) if len(model.outputs) == 1 else None,
+        "n_inputs": len(model.inputs),
+        "n_outputs": len(model.outputs),
+        "layers": layers,
+        "config": model.get_config(),
+    }
+
+
+# ------------------------------------------------------------------ layers as readable tokens
+
+
+def _size(value) -> str:
+    return "x".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
+
+
+def _activation(config: dict) -> str:
+    activation = config.get("activation")
+    return activation if isinstance(activation, str) else str(activation)
+
+
+def layer_token(layer: dict) -> str:
+    """A readable signature of one layer, e.g. ``Conv2D(32, 3x3, relu)``."""
+    kind, config = layer.get("class_name"), layer.get("config") or {}
+    if kind == "Conv2D":
+        extras = [] if list(config.get("strides", [1, 1])) == [1, 1] else [f"stride {_size(config.get('strides'))}"]
+        extras += [] if config.get("padding", "valid") == "valid" else [str(config.get("padding"))]
+        tail = "".join(", " + e for e in extras)
+        return f"Conv2D({config.get('filters')}, {_size(config.get('kernel_size'))}, {_activation(config)}{tail})"
+    if kind == "MaxPooling2D":
+        return f"MaxPooling2D({_size(config.get('pool_size'))})"
+    if kind == "Dropout":
+        return f"Dropout({config.get('rate')})"
+    if kind == "Dense":
+        return f"Dense({config.get('units')}, {_activation(config)})"
+    return str(kind)
+
+
+def pool_token(layer: dict) -> str:
+    """A max-pool with its stride and padding, e.g. ``MaxPooling2D(3x3, stride 1x1, same)``."""
+    config = layer.get("config") or {}
+    return (
+        f"MaxPooling2D({_size(config.get('pool_size'))}, stride {_size(config.get('strides'))}, "
+        f"{config.get('padding')})"
+    )
+
+
+def signature(description: dict) -> list[str]:
+    """The layer tokens of a model, in order, without the input layer."""
+    return [layer_token(layer) for layer in description.get("layers", []) if layer.get("class_name") != "InputLayer"]
+
+
+# ------------------------------------------------------------------ the functional graph
+
+
+def graph(description: dict) -> tuple[dict, dict, list[str], list[str]]:
+    """(layers by name, inbound layer names by name, input layer names, output layer names) of a Functional config."""
+    config = description.get("config") or {}
+    layers, inbound = {}, {}
+
+    def histories(value):
+        if isinstance(value, dict):
+            history = (
+                (value.get("config") or {}).get("keras_history")
+                if value.get("class_name") == "__keras_tensor__"
+                else None
+            )
+            if history:
+                yield history[0]
+            for item in value.values():
+                yield from histories(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from histories(item)
+
+    for layer in config.get("layers", []):
+        name = layer.get("name") or (layer.get("config") or {}).get("name")
+        layers[name] = layer
+        inbound[name] = list(histories(layer.get("inbound_nodes", [])))
+
+    def first(entries):  # [[name, node, index], ...] or, for one tensor, [name, node, index]
+        if isinstance(entries, list) and entries and isinstance(entries[0], str):
+            return [entries[0]]
+        return [entry[0] for entry in entries or [] if isinstance(entry, list) and entry]
+
+    return layers, inbound, first(config.get("input_layers", [])), first(config.get("output_layers", []))
+
+
+def branches(description: dict, max_depth: int = 10) -> tuple[dict, list[list[dict]]]:
+    """(the output layer, each of its inputs' chains of layers back to the model's input, input first).
+
+    Raises ``GraphError`` when a branch does not lead back to the input or merges on the way.
+    """
+    layers, inbound, inputs, outputs = graph(description)
+    if len(outputs) != 1 or outputs[0] not in layers:
+        raise GraphError("the module must return one tensor.")
+    chains = []
+    for start in inbound.get(outputs[0], []):
+        chain, name = [], start
+        while name not in inputs:
+            if name not in layers or len(chain) > max_depth:
+                raise GraphError("a branch of the module does not lead back to the module's input.")
+            chain.append(layers[name])
+            parents = inbound.get(name, [])
+            if len(parents) != 1:
+                raise GraphError(f"layer {name!r} inside a branch merges several tensors; each branch is a chain.")
+            name = parents[0]
+        chains.append(list(reversed(chain)))
+    return layers[outputs[0]], chains
