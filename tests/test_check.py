@@ -16,11 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "solutions" / "fashion_mnist"
-pytestmark = [
-    pytest.mark.skipif(not SOLUTION.is_dir(), reason="needs solutions/ (instructor repository only)"),
-    pytest.mark.grading,
-    pytest.mark.slow,
-]
+pytestmark = pytest.mark.skipif(not SOLUTION.is_dir(), reason="needs solutions/ (instructor repository only)")
 
 # The issue's example: Dropout left out of the Sequential CNN. The runner used to say [ok]; the grader gives 0.
 NO_DROPOUT = """
@@ -65,6 +61,8 @@ def submission(tmp_path_factory):
     return folder
 
 
+@pytest.mark.grading
+@pytest.mark.slow
 def test_check_scores_equal_the_graders_visible_scores(submission, tmp_path):
     from kit.grading import grade
 
@@ -100,3 +98,22 @@ def test_check_refuses_a_missing_folder_and_writes_nothing(tmp_path):
     (tmp_path / "empty").mkdir()
     process = _kit("check", str(tmp_path / "empty"))
     assert process.returncode == 2 and "has no homework.py" in process.stderr
+
+
+def test_the_runners_in_process_judges_give_the_graders_verdicts(submission):
+    """kit.check.judge_in_process: the solution passes every visible check; the missing Dropout fails with
+    the grader's own message (the homework runner's [ok] lines come from here)."""
+    from kit.check import NotWritten, judge_in_process, visible_checks
+    from kit.runner import load_homework
+
+    checks = [check for check in visible_checks() if check.kind != "model"]
+    assert len(checks) == 9
+    solution = load_homework(SOLUTION / "homework.py")
+    verdicts = {check.id: judge_in_process(solution, check) for check in checks}
+    assert all(v.passed and v.fraction == 1 for v in verdicts.values()), verdicts
+    broken = load_homework(submission / "homework.py")
+    verdict = judge_in_process(broken, next(c for c in checks if c.id == "cnn_sequential"))
+    assert not verdict.passed and verdict.message.startswith("layer 4 should be Dropout(0.25), found Flatten")
+    stubs = load_homework(ROOT / "assignments" / "fashion_mnist" / "homework.py")
+    with pytest.raises(NotWritten):
+        judge_in_process(stubs, checks[0])
