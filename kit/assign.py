@@ -29,7 +29,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from kit import REPO_ROOT
+
 DEFAULT_HINT = "write this part (see the docstring above)"
 # Files of a solution folder that stay with the instructor: the hidden checks. The visible rubric
 # (rubric.py) is copied, so that `python -m kit check` runs the visible checks in the release too.

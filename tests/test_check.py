@@ -104,7 +104,7 @@ def test_the_runners_in_process_judges_give_the_graders_verdicts(submission):
     """kit.check.judge_in_process: the solution passes every visible check; the missing Dropout fails with
     the grader's own message (the homework runner's [ok] lines come from here)."""
     from kit.check import NotWritten, judge_in_process, visible_checks
-    from kit.runner import load_homework
+    from kit.homework import load_homework
 
     checks = [check for check in visible_checks() if check.kind != "model"]
     assert len(checks) == 9

@@ -49,7 +49,7 @@ def test_release_has_the_student_repository(released):
         "pyproject.toml",
         ".ci/run",
         "kit/cli.py",
-        "kit/runner.py",
+        "kit/homework.py",
         "tests/conftest.py",
         "datasets/README.md",
     ):
@@ -124,7 +124,7 @@ def test_the_release_is_a_students_repository(released):
 
 
 def test_in_the_release_the_runner_defaults_to_assignments(released):
-    code = "from kit.runner import default_impl, resolve_impl; print(default_impl(), resolve_impl())"
+    code = "from kit.homework import default_impl, resolve_impl; print(default_impl(), resolve_impl())"
     process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=released)
     assert process.returncode == 0, process.stderr
     impl, path = process.stdout.split()
