@@ -21,7 +21,7 @@ SUBMISSION_FILES = ("homework.py", "model.keras")
 
 def default_folder(assignment: str = ASSIGNMENT, root: Path | None = None) -> Path:
     """The folder a student edits: `assignments/<assignment>` (in the instructor repository too)."""
-    from kit.homework import REPO_ROOT
+    from kit import REPO_ROOT
 
     return (root or REPO_ROOT) / "assignments" / assignment
 

@@ -117,3 +117,21 @@ def test_the_runners_in_process_judges_give_the_graders_verdicts(submission):
     stubs = load_homework(ROOT / "assignments" / "fashion_mnist" / "homework.py")
     with pytest.raises(NotWritten):
         judge_in_process(stubs, checks[0])
+
+
+def test_the_homework_runner_reports_the_graders_verdicts(submission):
+    """The issue's case: Dropout left out. The runner said [ok]; now it gives the grader's failure and points."""
+    from kit.check import visible_checks
+    from kit.homework import StepLog, grader_checks, load_homework
+
+    lines: list[str] = []
+    log = StepLog(echo=lines.append)
+    grader_checks(load_homework(submission / "homework.py"), 3, visible_checks(), log)
+    assert [(r["name"], r["status"]) for r in log.records] == [
+        ("build_cnn_sequential", "check failed"),
+        ("build_cnn_functional", "ok"),
+        ("build_cnn_functional", "ok"),
+    ]
+    assert lines[0].startswith("[FAIL] step 3: CNN in the Sequential style: layer 4 should be Dropout(0.25)")
+    assert lines[0].endswith("(0/10 points)") and lines[1].endswith("passes the autograder's check (10/10 points)")
+    assert log.problems == [lines[0][len("[FAIL] ") :]]
