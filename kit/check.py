@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 ASSIGNMENT = "fashion_mnist"
-SUBMISSION_FILES = ("homework.py", "model.keras")
 
 
 def default_folder(assignment: str = ASSIGNMENT, root: Path | None = None) -> Path:

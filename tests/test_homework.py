@@ -331,29 +331,8 @@ def test_best_config_is_a_valid_recipe(hw):
 
 
 # --------------------------------------------------------------------------- the notebook
-def test_notebook_ipynb_runs_top_to_bottom_with_the_smoke_preset(tmp_path, monkeypatch):
-    """The shipped notebook.ipynb, executed by a Jupyter kernel (nbclient) beside a filled-in homework.py."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    folder = tmp_path / "repo" / "assignments" / "fashion_mnist"  # the release's layout: the kit two levels up
-    folder.mkdir(parents=True)
-    (tmp_path / "repo" / "kit").symlink_to(ROOT / "kit")
-    (folder / "homework.py").write_text((SOLUTION / "homework.py").read_text())
-    notebook = nbformat.reads((ROOT / "assignments" / "fashion_mnist" / "notebook.ipynb").read_text(), as_version=4)
-    monkeypatch.setenv("KIT_NOTEBOOK_PRESET", "smoke")
-    monkeypatch.setenv("KIT_NOTEBOOK_OUT", str(tmp_path / "out"))
-    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
-    NotebookClient(
-        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
-    ).execute()
-    text = "\n".join(
-        output.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
-    )
-    assert "confusion matrix equal to scikit-learn's: True" in text
-    assert "largest difference with shared weights: 0.0" in text
-    for name in ("cnn_sequential", "cnn_inception", "best", "dataset"):
-        assert (tmp_path / "out" / name).is_dir()
+def test_notebook_source_is_a_percent_script_that_compiles():
+    """The notebook runs top to bottom in tests/test_release.py (as the student gets it, .ipynb via nbclient)."""
     source = (SOLUTION / "notebook.py").read_text()
     assert source.count("# %%") >= 10 and "import homework" in source
     compile(source, "notebook.py", "exec")  # it also runs as a script: `python notebook.py`

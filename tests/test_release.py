@@ -198,3 +198,84 @@ def test_hidden_test_patterns_and_solution_detection(tmp_path):
         "tests/test_public.py",
     ]
     assert "tests/grading/*" in HIDDEN_TESTS
+
+
+# --------------------------------------------------------------------------- a student's walk through the release
+def _student(release_dir: Path, *command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        list(command),
+        capture_output=True,
+        text=True,
+        cwd=release_dir,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        timeout=900,
+    )
+
+
+@pytest.fixture(scope="module")
+def student_repo(tmp_path_factory):
+    """A fresh release, set up as a student's: .venv (the kit's own, linked: installing TensorFlow again
+    would take minutes and the network) and the data check of `make data`."""
+    out = tmp_path_factory.mktemp("walk") / "homework"
+    release(out)
+    (out / ".venv").symlink_to(ROOT / ".venv")
+    # -o setup: .venv is there already (make setup would pip install requirements.txt into it)
+    process = _student(out, "make", "-o", "setup", "data")
+    assert process.returncode == 0, process.stdout + process.stderr
+    return out
+
+
+@pytest.mark.grading
+@pytest.mark.slow
+def test_a_student_checks_the_stubs_then_a_filled_in_homework(student_repo):
+    import json
+
+    import keras
+
+    # 1. the stubs, as released: every visible check listed, 0 points, and what to fix
+    process = _student(student_repo, "make", "-o", "setup", "check", "OUT=stubs.json")
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    stubs = json.loads((student_repo / "stubs.json").read_text())
+    assert stubs["score"] == 0 and len(stubs["tests"]) == 10
+    assert {t["visibility"] for t in stubs["tests"]} == {"visible"}
+    assert "Visible checks: 0 / 100 points" in process.stdout and "not implemented yet" in process.stdout
+    assert "no model.keras" in process.stdout and "cp runs/homework/best/model.keras" in process.stdout
+
+    # 2. filled in (the instructor's answers) with a small model.keras
+    folder = student_repo / "assignments" / "fashion_mnist"
+    (folder / "homework.py").write_text((ROOT / "solutions" / "fashion_mnist" / "homework.py").read_text())
+    model = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]
+    )
+    model.save(folder / "model.keras")
+    process = _student(student_repo, "make", "-o", "setup", "check", "OUT=filled.json")
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    filled = json.loads((student_repo / "filled.json").read_text())
+    scores = {t["name"]: (t["score"], t["max_score"]) for t in filled["tests"]}
+    assert scores.pop("Step 7: your model's macro-F1 on the test set") == (5, 25)  # valid, below 0.88
+    assert all(score == top for score, top in scores.values()), scores
+    assert "Visible checks: 80 / 100 points" in process.stdout
+
+
+def test_the_released_notebook_runs_top_to_bottom_on_the_smoke_preset(student_repo, tmp_path, monkeypatch):
+    """notebook.ipynb in the student's folder, executed by a Jupyter kernel (nbclient) beside a filled-in homework."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    folder = tmp_path / "repo" / "assignments" / "fashion_mnist"  # the release's layout: the kit two folders up
+    shutil.copytree(student_repo / "assignments" / "fashion_mnist", folder)
+    (tmp_path / "repo" / "kit").symlink_to(student_repo / "kit")
+    (folder / "homework.py").write_text((ROOT / "solutions" / "fashion_mnist" / "homework.py").read_text())
+    notebook = nbformat.reads((folder / "notebook.ipynb").read_text(), as_version=4)
+    monkeypatch.setenv("KIT_NOTEBOOK_PRESET", "smoke")
+    monkeypatch.setenv("KIT_NOTEBOOK_OUT", str(tmp_path / "out"))
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    ).execute()
+    text = "\n".join(
+        output.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
+    )
+    assert "confusion matrix equal to scikit-learn's: True" in text
+    assert "largest difference with shared weights: 0.0" in text
+    for name in ("cnn_sequential", "cnn_inception", "best", "dataset"):
+        assert (tmp_path / "out" / name).is_dir()
