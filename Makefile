@@ -50,6 +50,7 @@ fetch-data: setup
 check: data
 	$(PY) -m kit check $(SUBMISSION) $(if $(OUT),--out "$(OUT)")
 
+# >>> instructor only: `make release` leaves the targets from here to the closing marker out
 ## grade: grade one submission folder, e.g. make grade SUBMISSION=path/to/folder [OUT=results.json] [HIDDEN=1]
 grade: data
 	@test -n "$(SUBMISSION)" || { echo "usage: make grade SUBMISSION=path/to/folder [OUT=results.json] [HIDDEN=1]" >&2; exit 2; }
@@ -63,6 +64,7 @@ assign: setup
 release: setup
 	rm -rf $(or $(OUT),dist/student-release)
 	$(PY) -m kit release $(or $(OUT),dist/student-release)
+# <<< instructor only
 
 benchmark: data
 	$(PY) benchmarks/throughput.py

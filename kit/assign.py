@@ -335,6 +335,14 @@ STUDENT_DOCS = "docs/student"
 INSTRUCTOR_DOCS = ("docs/grading.md",)
 
 
+_INSTRUCTOR_BLOCK = re.compile(r"^# >>> instructor only\b.*?^# <<< instructor only[^\n]*\n", re.MULTILINE | re.DOTALL)
+
+
+def strip_instructor_blocks(text: str) -> str:
+    """The text without its `# >>> instructor only` ... `# <<< instructor only` blocks (Makefile targets)."""
+    return _INSTRUCTOR_BLOCK.sub("", text)
+
+
 def release_plan(root: str | Path = REPO_ROOT) -> dict[str, Path]:
     """What the student release holds: its relative POSIX path -> the repository file it comes from."""
     root = Path(root)
@@ -407,6 +415,8 @@ def release(out_dir: str | Path, root: str | Path = REPO_ROOT) -> list[str]:
             # the student's copy invites editing: the "GENERATED, do not edit" line is the instructor's
             text = source.read_text(encoding="utf-8")
             target.write_text(strip_generated_header(text), encoding="utf-8")
+        elif relative == "Makefile":  # no grade/assign/release targets: they need solutions/
+            target.write_text(strip_instructor_blocks(source.read_text(encoding="utf-8")), encoding="utf-8")
     files = list(plan)
     leaks = find_leaks(out_dir, solution_lines(solutions)) if solutions.is_dir() else []
     if leaks:

@@ -115,6 +115,10 @@ def test_the_release_is_a_students_repository(released):
     assert "Hidden checks" in grading  # said to exist, in general words; none of their inputs
     for secret in ("9101", "9105", "9107", "9108", "seed", "int32", "7 classes", "probe"):
         assert secret not in grading, secret
+    makefile = (released / "Makefile").read_text(encoding="utf-8")
+    assert "\nrun:" in makefile and "\ncheck:" in makefile and "\ntest:" in makefile
+    assert "\ngrade:" not in makefile and "\nassign:" not in makefile and "\nrelease:" not in makefile
+    assert "instructor only" not in makefile
     homework = (released / "assignments" / "fashion_mnist" / "homework.py").read_text(encoding="utf-8")
     assert "GENERATED" not in homework and "do not edit" not in homework.lower()
     assert homework.startswith('"""The Fashion-MNIST homework: the functions you write')
@@ -238,7 +242,9 @@ def test_a_student_checks_the_stubs_then_a_filled_in_homework(student_repo):
     stubs = json.loads((student_repo / "stubs.json").read_text())
     assert stubs["score"] == 0 and len(stubs["tests"]) == 10
     assert {t["visibility"] for t in stubs["tests"]} == {"visible"}
-    assert "Visible checks: 0 / 100 points" in process.stdout and "not implemented yet" in process.stdout
+    assert "Visible checks: 0 / 100 points" in process.stdout
+    assert all("not implemented yet" in t["output"] for t in stubs["tests"] if t["name"].startswith("Step 1"))
+    assert " ".join(process.stdout.split()).count("not implemented yet") >= 8  # the table says it (wrapped)
     assert "no model.keras" in process.stdout and "cp runs/homework/best/model.keras" in process.stdout
 
     # 2. filled in (the instructor's answers) with a small model.keras
