@@ -194,7 +194,7 @@ def judge_in_process(homework, check) -> Any:
             target = _saved_and_loaded(_call(homework, "build_cnn_functional", shape, 10), "build_cnn_functional")
             try:
                 target.set_weights(source.get_weights())
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:  # noqa: BLE001 - any mismatch of the two student networks is the answer
                 raise CheckFailed(
                     f"the weights of the Sequential model do not fit the functional one ({str(error)[:300]})."
                 ) from None
@@ -205,7 +205,7 @@ def judge_in_process(homework, check) -> Any:
             outputs = _call(homework, "inception_module", inputs, **dict(p.get("kwargs", {})))
             try:
                 probe = keras.Model(inputs, outputs, name="grader_inception_probe")
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:  # noqa: BLE001 - whatever the student's function returned, report it
                 raise CheckFailed(
                     f"inception_module's result is not a tensor computed from its input ({error})."
                 ) from None

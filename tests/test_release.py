@@ -22,9 +22,10 @@ from kit.assign import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.skipif(
-    not (ROOT / "solutions").is_dir(), reason="needs solutions/ (instructor repository only)"
-)
+pytestmark = [
+    pytest.mark.skipif(not (ROOT / "solutions").is_dir(), reason="needs solutions/ (instructor repository only)"),
+    pytest.mark.slow,  # writes whole releases and collects their test suite
+]
 
 
 @pytest.fixture(scope="module")
