@@ -153,7 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
     # --- the autograder (kit.grading)
     p = commands.add_parser("grade", help="grade a submission folder into Gradescope's results.json")
     p.add_argument("submission", nargs="?")
-    p.add_argument("--out", default="results.json")
+    p.add_argument("--out", help="results.json (one submission; default results.json) or grades.csv (--class)")
+    p.add_argument(
+        "--class",
+        dest="class_folder",
+        metavar="FOLDER",
+        help="grade every subfolder (one per student) into --out grades.csv and a results.json each",
+    )
+    p.add_argument("--jobs", type=int, default=1, help="with --class: students graded at once (default 1)")
     p.add_argument("--assignment", default="fashion_mnist")
     p.add_argument("--hidden", action="store_true", help="run the hidden checks too")
     p.add_argument("--package", metavar="OUT.zip", help="write Gradescope's autograder zip instead of grading")

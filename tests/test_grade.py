@@ -257,7 +257,7 @@ def test_missing_homework_and_unknown_checks(tmp_path):
         grade(empty, only=["no_such_check"], quiet=True)
 
 
-def test_cli_always_writes_results_json(tmp_path):
+def test_cli_refuses_a_missing_folder_without_writing_results(tmp_path):
     out = tmp_path / "results.json"
     finished = subprocess.run(
         [sys.executable, "-m", "kit", "grade", str(tmp_path / "missing"), "--out", str(out)],
@@ -266,9 +266,9 @@ def test_cli_always_writes_results_json(tmp_path):
         text=True,
         timeout=120,
     )
-    assert finished.returncode == 2 and "error:" in finished.stderr
-    results = json.loads(out.read_text())
-    assert results["score"] == 0 and "autograder failed" in results["output"]
+    assert finished.returncode == 2 and "does not exist" in finished.stderr
+    assert len(finished.stderr.strip().splitlines()) == 1 and "Traceback" not in finished.stderr
+    assert not out.exists()  # a typo is not a student's zero
 
 
 def test_without_privilege_drop_the_sandbox_still_grades(tmp_path):

@@ -31,7 +31,7 @@ from kit.grading import judges
 from kit.grading.gradescope import failure_results, write_results
 from kit.grading.judges import CheckFailed, Verdict
 from kit.grading.rubric import KINDS, Check, Rubric, load_rubric
-from kit.grading.sandbox import Limits, Sandbox, copy_from_child, inspect_zip
+from kit.grading.sandbox import GraderFault, Limits, Sandbox, copy_from_child, inspect_zip
 
 ALLOWED_FILES = ("homework.py", "model.keras", "report.md")
 
@@ -73,6 +73,10 @@ class Context:
     def child(self, check: Check, request: dict, *, files: dict | None = None, arrays: dict | None = None):
         limits = Limits(**{**self.limits.__dict__, "wall_seconds": check.timeout})
         result = self.sandbox.run(request, files=files or {}, arrays=arrays, limits=limits, slot=self.slot)
+        if result.fault:  # not the student's doing: once more, then it is the grader's fault
+            result = self.sandbox.run(request, files=files or {}, arrays=arrays, limits=limits, slot=self.slot)
+            if result.fault:
+                raise GraderFault(f"{result.fault} (check {check.id!r}, twice); the submission was not graded.")
         self.isolation.append(result.isolation)
         output = _student_output(result)
         if result.record is None:
@@ -331,6 +335,8 @@ def _run_one(check: Check, ctx: Context) -> Outcome:
         outcome = CHECK_KINDS[check.kind](check, ctx)
     except CheckFailed as failure:
         outcome = _fail(str(failure), failure.student_output)
+    except GraderFault:
+        raise
     except GradingError as error:
         outcome = _fail(f"The grader could not run this check ({error}); please tell the course staff.")
     except Exception as error:  # noqa: BLE001 - a grader bug must not cost the other checks
@@ -344,8 +350,11 @@ def _run_one(check: Check, ctx: Context) -> Outcome:
 
 def _test_entry(number: int, check: Check, outcome: Outcome) -> dict:
     lines = [check.message] if check.message else []
-    if outcome.detail:
-        lines.append(outcome.detail)
+    detail = outcome.detail
+    if check.visibility == "hidden" and "\n" in detail.strip():  # no tracebacks of hidden inputs
+        detail = detail.strip().split("\n")[0].rstrip(":") + " (details of hidden checks are not shown)."
+    if detail:
+        lines.append(detail)
     if outcome.status == "passed" and outcome.score == check.points:
         lines.append("Passed.")
     if outcome.student_output and check.visibility == "visible":
@@ -385,13 +394,13 @@ def grade(
     submission = Path(submission).resolve()
     if not submission.is_dir():
         raise GradingError(f"Submission folder {submission} does not exist; pass the folder holding homework.py.")
-    rubric = load_rubric(assignment, hidden=hidden)
+    rubric = load_rubric(assignment)  # hidden ones too where present: `only` may name them
     if hidden and not rubric.has_hidden:
         raise GradingError(
             f"The hidden checks were asked for, but solutions/{assignment}/rubric_hidden.py is missing "
             "(grade from the instructor repository, or leave out --hidden)."
         )
-    checks = list(rubric.checks)
+    checks = [c for c in rubric.checks if hidden or c.visibility != "hidden"]
     if only is not None:
         only = list(only)
         unknown = sorted(set(only) - {c.id for c in rubric.checks})
@@ -499,7 +508,8 @@ def summary_table(results: dict) -> str:
     )
     total = sum(t["max_score"] for t in results["tests"])
     board = results.get("leaderboard") or []
-    f1 = f"; model macro-F1 {board[0]['value']:.4f}" if board else ""
+    has_model = any("model" in t.get("tags", [])[1:] for t in results["tests"])
+    f1 = f"; model macro-F1 {board[0]['value']:.4f}" if board and has_model else ""
     text = table.to_string(index=False) if len(table) else "(no checks)"
     return f"{text}\nTotal: {results['score']:g} / {total:g} points in {results['execution_time']:.1f} s{f1}"
 
@@ -515,6 +525,9 @@ def command(args) -> int:
         path = write_package(args.package, args.assignment)
         print(f"wrote {path} (upload it as the Gradescope autograder; it runs hidden checks too)")
         return 0
+    if getattr(args, "class_folder", None):
+        return _command_class(args)
+    args.out = args.out or "results.json"
     if not args.submission:
         raise GradingError(
             "Pass a submission folder (python -m kit grade SUBMISSION_DIR --out results.json) or --package OUT.zip."
@@ -530,4 +543,20 @@ def command(args) -> int:
     except Exception as error:  # noqa: BLE001 - always leave a valid results.json behind
         write_results(failure_results(str(error)), args.out)
         raise GradingError(f"grading failed ({error}); wrote a 0-point results.json to {args.out}.") from None
+    return 0
+
+
+def _command_class(args) -> int:
+    """``python -m kit grade --class FOLDER --jobs N --out grades.csv``."""
+    from kit.grading.classroom import grade_class, results_dir
+
+    if args.submission:
+        raise GradingError("Pass either a submission folder or --class FOLDER, not both.")
+    out = args.out or "grades.csv"
+    table = grade_class(args.class_folder, out, jobs=args.jobs, assignment=args.assignment, hidden=args.hidden)
+    failed = table[table["error"].astype(str).str.len() > 0]
+    print(f"wrote {out} ({len(table)} students) and {results_dir(out)}/<student>/results.json")
+    if len(failed):
+        names = ", ".join(failed["student"].astype(str).head(10))
+        raise GradingError(f"{len(failed)} submission(s) could not be graded ({names}): see the error column of {out}.")
     return 0

@@ -7,13 +7,12 @@ and the Fashion-MNIST files. Gradescope's format: https://gradescope-autograders
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 from kit.errors import GradingError
+from kit.files import write_json
 from kit.grading.rubric import ROOT, load_rubric
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -21,15 +20,8 @@ KIT_DIR = ROOT / "kit"
 
 
 def write_results(results: dict, out: str | os.PathLike) -> Path:
-    """Write ``results.json`` atomically (a temporary file renamed over the target)."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".results-", dir=out.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump(results, stream, indent=2, allow_nan=False)
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, out)
-    return out
+    """Write ``results.json`` atomically (``kit.files.write_json``: a temporary file renamed over the target)."""
+    return write_json(out, results)
 
 
 def failure_results(message: str) -> dict:

@@ -380,12 +380,39 @@ def expected_branches(filters: dict[str, int]) -> list[list[str]]:
     ]
 
 
+def _is_relu(layer: dict) -> bool:
+    """``Activation("relu")`` or a plain ``ReLU()`` (no cap, no leak, no threshold)."""
+    kind, config = layer.get("class_name"), layer.get("config") or {}
+    if kind == "Activation":
+        return config.get("activation") == "relu"
+    if kind == "ReLU":
+        return config.get("max_value") is None and not config.get("negative_slope") and not config.get("threshold")
+    return False
+
+
 def branch_tokens(chain: list[dict]) -> list[str]:
-    """A branch's layers as tokens; a pool keeps stride and padding."""
-    return [
-        model_graph.pool_token(layer) if layer.get("class_name") == "MaxPooling2D" else model_graph.layer_token(layer)
-        for layer in chain
-    ]
+    """A branch's layers as tokens; a pool keeps stride and padding.
+
+    A linear ``Conv2D`` followed by ``Activation("relu")`` or ``ReLU()`` computes the same as
+    ``Conv2D(..., activation="relu")``: both read as the fused token, so either way is accepted.
+    """
+    tokens: list[str] = []
+    previous: dict | None = None
+    for layer in chain:
+        conv_config = (previous or {}).get("config") or {}
+        if (
+            _is_relu(layer)
+            and previous is not None
+            and previous.get("class_name") == "Conv2D"
+            and conv_config.get("activation") in ("linear", None)
+        ):
+            tokens[-1] = model_graph.layer_token({**previous, "config": {**conv_config, "activation": "relu"}})
+            previous = None
+            continue
+        kind = layer.get("class_name")
+        tokens.append(model_graph.pool_token(layer) if kind == "MaxPooling2D" else model_graph.layer_token(layer))
+        previous = layer
+    return tokens
 
 
 @_verdict

@@ -9,6 +9,7 @@ model without ever loading one.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -38,7 +39,7 @@ def describe(model) -> dict[str, Any]:
         layers.append(
             {"class_name": type(layer).__name__, "name": layer.name, "config": config, "output_shape": output_shape}
         )
-    return {
+    description = {
         "class_name": type(model).__name__,
         "params": int(model.count_params()),
         "input_shape": _shape(model.inputs[0].shape) if len(model.inputs) == 1 else None,
@@ -48,6 +49,8 @@ def describe(model) -> dict[str, Any]:
         "layers": layers,
         "config": model.get_config(),
     }
+    # plain JSON, as the grader reads it back from a child (tuples become lists, odd objects strings)
+    return json.loads(json.dumps(description, default=str))
 
 
 # ------------------------------------------------------------------ layers as readable tokens
@@ -112,7 +115,7 @@ def graph(description: dict) -> tuple[dict, dict, list[str], list[str]]:
                 yield history[0]
             for item in value.values():
                 yield from histories(item)
-        elif isinstance(value, list):
+        elif isinstance(value, list | tuple):
             for item in value:
                 yield from histories(item)
 

@@ -17,9 +17,10 @@ import importlib.util
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from kit import REPO_ROOT
 from kit.errors import GradingError
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = REPO_ROOT
 VISIBILITIES = ("visible", "hidden", "after_due_date")
 # The check kinds a rubric may name; each is one routine in kit.grading.grader.CHECK_KINDS.
 KINDS = (
@@ -81,7 +82,8 @@ class Rubric:
         folders = [ROOT / "solutions", ROOT / "tests", self.path.parent]
         if self.hidden_path is not None:
             folders.append(self.hidden_path.parent)
-        return list(dict.fromkeys(folders))
+        folders = [f.resolve() for f in dict.fromkeys(folders)]
+        return [f for f in folders if not any(o != f and o in f.parents for o in folders)]  # outermost only
 
     @property
     def has_hidden(self) -> bool:

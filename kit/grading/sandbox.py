@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -38,7 +39,18 @@ from kit.errors import GradingError
 
 KIT_DIR = Path(__file__).resolve().parent.parent
 WORKER = ("grading", "worker.py")  # below the private copy of kit/
-SANDBOX_UID_BASE = 61000  # uids without a passwd entry, one per concurrent slot (root only)
+SANDBOX_UID_BASE = 61100  # uids without a passwd entry (clear of 61000-61001, used by earlier kit versions)
+SANDBOX_UID_COUNT = 1000  # the range graders claim their slots' uids from (61100-62099)
+# Lock files that give one grader a uid exclusively (root only: root-owned folder, files 0600).
+UID_LOCK_DIRS = ("/run/kit-grading", "/tmp/kit-grading-uids")
+# Signals a process raises by itself when its own code crashes: the student's, not the grader's.
+CRASH_SIGNALS = ("SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGABRT", "SIGSYS", "SIGTRAP")
+
+
+class GraderFault(GradingError):
+    """The grader (or the machine) failed, not the submission: never a student's zero."""
+
+
 REQUEST, RESULT_JSON, RESULT_NPZ = "request.json", "result.json", "result.npz"
 
 
@@ -54,10 +66,12 @@ class Limits:
     processes: int = 64  # RLIMIT_NPROC (threads count too: TF ~10, JAX ~20)
     output_kb: int = 16  # how much of stdout/stderr the grader reads back
 
+    def cpu_limit(self) -> int:
+        return self.cpu_seconds if self.cpu_seconds is not None else int(2 * self.wall_seconds) + 5
+
     def rlimits(self) -> dict[str, int]:
-        cpu = self.cpu_seconds if self.cpu_seconds is not None else int(2 * self.wall_seconds) + 5
         return {
-            "RLIMIT_CPU": cpu,
+            "RLIMIT_CPU": self.cpu_limit(),
             "RLIMIT_DATA": self.memory_mb << 20,
             "RLIMIT_AS": self.address_space_mb << 20,
             "RLIMIT_FSIZE": self.file_mb << 20,
@@ -79,22 +93,53 @@ class ChildResult:
     stderr: str
     problem: str | None = None  # why the record is missing or unreadable
     isolation: dict = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    cpu_seconds: float = 0.0  # user + system time of the child and its reaped children
+    output_bytes: int = 0  # the larger of the stdout / stderr captures
+    oom_kills: int = 0  # kernel OOM-killer kills on the machine while the child ran
+
+    @property
+    def signal_name(self) -> str | None:
+        code = self.exit_code
+        if code is None or code >= 0:
+            return None
+        return signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else f"signal {-code}"
+
+    @property
+    def fault(self) -> str | None:
+        """Why the grader, not the student, is to blame for how the child ended (None: it is not)."""
+        name = self.signal_name
+        if name is None or self.timed_out or name in CRASH_SIGNALS or self._limit_hit():
+            return None
+        cause = (
+            f"; the kernel's OOM killer ran {self.oom_kills} time(s) meanwhile: the machine is short of memory"
+            if self.oom_kills
+            else ""
+        )
+        return f"a sandboxed child was ended by {name}, which none of the grader's limits sends{cause}"
+
+    def _limit_hit(self) -> str | None:
+        """Which of the grader's own limits ended the child, if one did."""
+        name, limits = self.signal_name, self.limits
+        if self.timed_out:
+            return f"the wall-time limit ({limits.wall_seconds:.0f} s)"
+        if name == "SIGXCPU" or (name == "SIGKILL" and self.cpu_seconds >= limits.cpu_limit() - 1):
+            return f"the CPU-time limit ({limits.cpu_limit()} s)"
+        if name == "SIGXFSZ" or self.output_bytes >= limits.file_mb << 20:
+            return f"the output limit ({limits.file_mb} MB)"
+        return None
 
     def describe_end(self) -> str:
         """One sentence on how the child ended, for the student-facing output."""
-        if self.timed_out:
-            return f"it did not finish within the time limit ({self.wall_seconds:.0f} s)"
-        code = self.exit_code
-        if code is not None and code < 0:
-            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
-            hint = {
-                "SIGXCPU": " (CPU time limit)",
-                "SIGXFSZ": " (file/output size limit)",
-                "SIGKILL": " (killed, e.g. memory)",
-                "SIGSEGV": " (crashed)",
-            }.get(name, "")
-            return f"the process was ended by {name}{hint}"
-        return f"the process exited with status {code} before reporting a result"
+        limit = self._limit_hit()
+        if limit:
+            return f"it was stopped by {limit}"
+        name = self.signal_name
+        if name in CRASH_SIGNALS:
+            return f"the process crashed ({name})"
+        if name is not None:
+            return f"the process was ended by {name}"
+        return f"the process exited with status {self.exit_code} before reporting a result"
 
 
 # ------------------------------------------------------------------ safe readers of child output
@@ -184,11 +229,63 @@ def _copy_kit(destination: Path) -> None:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
 
 
+class UidClaim:
+    """Sandbox uids held exclusively by this grader: an ``fcntl`` lock per uid, released when it exits.
+
+    Two graders on one machine never share a uid, so ``RLIMIT_NPROC``, the kill of leftovers
+    and file ownership are each grader's own (a lock dies with its process: no stale claims).
+    """
+
+    def __init__(self, count: int, base: int = SANDBOX_UID_BASE, span: int = SANDBOX_UID_COUNT):
+        import fcntl
+
+        self.uids: list[int] = []
+        self._handles: list[int] = []
+        folder = _uid_lock_dir()
+        for uid in range(base, base + span):
+            if len(self.uids) == count:
+                break
+            handle = os.open(folder / f"uid-{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(handle)
+                continue
+            self.uids.append(uid)
+            self._handles.append(handle)
+        if len(self.uids) < count:
+            self.release()
+            raise GraderFault(
+                f"no free sandbox uid in {base}-{base + span - 1} ({count} needed): too many graders run at once; "
+                "wait for some to finish."
+            )
+
+    def release(self) -> None:
+        for handle in self._handles:
+            os.close(handle)
+        self._handles, self.uids = [], []
+
+
+def _uid_lock_dir() -> Path:
+    for candidate in UID_LOCK_DIRS:
+        folder = Path(candidate)
+        try:
+            folder.mkdir(mode=0o700, exist_ok=True)
+            info = folder.stat()
+            if info.st_uid == 0 and not info.st_mode & 0o022:
+                return folder
+        except OSError:
+            continue
+    raise GraderFault(f"cannot create a private lock folder for sandbox uids (tried {', '.join(UID_LOCK_DIRS)}).")
+
+
 class Sandbox:
     """A grading session's scratch space and the way to run one child in it.
 
     ``with Sandbox(hide=[...]) as box: box.run(request, files=..., arrays=..., limits=..., slot=0)``.
-    ``slots`` children may run at once (one per thread); each slot has its own uid when root.
+    ``slots`` children may run at once (one per thread); as root each slot has a uid of its own,
+    claimed exclusively for this grader (``UidClaim``). Entering runs a preflight: a child must be
+    able to start the worker and import numpy, pandas and keras before any student code runs.
     """
 
     def __init__(
@@ -199,6 +296,7 @@ class Sandbox:
         drop_privileges: bool | None = None,
         namespaces: bool = True,
         python: str | None = None,
+        preflight: bool = True,
     ):
         self.hide = [str(Path(p).resolve()) for p in hide if Path(p).exists()]
         self.slots = slots
@@ -207,25 +305,70 @@ class Sandbox:
             raise GradingError("drop_privileges=True needs the grader to run as root.")
         self.namespaces = namespaces
         self.python = python or sys.executable
+        self.preflight_report: dict = {}
+        self._preflight = preflight
         self._dir: Path | None = None
+        self._claim: UidClaim | None = None
         self._counter = 0
         self._lock = threading.Lock()
         self._last_work: dict[int, Path] = {}
 
     def __enter__(self) -> Sandbox:
-        self._dir = Path(tempfile.mkdtemp(prefix="kit-grade-"))
-        os.chmod(self._dir, 0o711)  # children may traverse to their own folder, not list others
-        _copy_kit(self._dir / "lib")
-        self._expose = _blocked_interpreter_dirs(self.python) if self.root_mode else []
+        if self.root_mode:
+            self._claim = UidClaim(self.slots)
+            for slot in range(self.slots):  # a grader that died may have left processes on a uid we now own
+                self._kill_leftovers(None, slot)
+        try:
+            self._dir = Path(tempfile.mkdtemp(prefix="kit-grade-"))
+            os.chmod(self._dir, 0o711)  # children may traverse to their own folder, not list others
+            _copy_kit(self._dir / "lib")
+            self._expose = _blocked_interpreter_dirs(self.python) if self.root_mode else []
+            if self._preflight:
+                self.preflight()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(self, *exc) -> None:
-        for slot in range(self.slots):
-            self._kill_leftovers(None, slot)
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if self._claim is not None:
+            for slot in range(self.slots):
+                self._kill_leftovers(None, slot)
+            self._claim.release()
+            self._claim = None
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
 
     def uid(self, slot: int) -> int | None:
-        return SANDBOX_UID_BASE + slot if self.root_mode else None
+        return self._claim.uids[slot] if self._claim is not None else None
+
+    def preflight(self) -> dict:
+        """Prove that a sandboxed child starts the worker and finds numpy, pandas and keras; else ``GraderFault``."""
+        result = self.run({"action": "preflight", "side": "trusted", "models": []}, limits=Limits(wall_seconds=120))
+        report = (result.record or {}).get("data", {}) if result.record and result.record.get("ok") else None
+        if report is None:
+            error = (result.record or {}).get("error") or result.problem or "no record"
+            exposed = set((result.isolation or {}).get("exposed", []))
+            unreadable = _unreadable_for_others(
+                [p for p in [self.python, *_runtime_prefixes(self.python)] if not _under(p, exposed)]
+            )
+            symptoms = ("No module named", "Permission denied", "can't open file")
+            if unreadable and any(text in str(error) + result.stderr for text in symptoms):
+                path, folder = unreadable
+                fix = (
+                    "the mount-namespace fix needs root with CAP_SYS_ADMIN"
+                    if self.root_mode
+                    else "the grader does not run as root"
+                )
+                raise GraderFault(
+                    f"the sandbox user cannot read the Python runtime {path} ({folder} is closed to other users and "
+                    f"{fix}); make it readable (chmod o+rx {folder}) or install the venv in a readable place "
+                    f"(e.g. /opt/kit-venv); nothing was graded."
+                )
+            detail = str(error)[:300] + ("; " + " ".join(result.stderr.split())[-300:] if result.stderr.strip() else "")
+            raise GraderFault(f"the sandbox could not start the grading runtime ({detail}); nothing was graded.")
+        self.preflight_report = report
+        return report
 
     def new_job_dir(self, slot: int) -> Path:
         """A fresh folder for one child: ``job/`` (grader only) holding ``job/work`` (the child's)."""
@@ -265,7 +408,7 @@ class Sandbox:
             isolation={
                 "uid": uid,
                 "hide": self.hide if (self.namespaces and uid is not None) else [],
-                "expose": self._expose if uid is not None else [],
+                "expose": self._expose if (self.namespaces and uid is not None) else [],
             },
         )
         (work / REQUEST).write_text(json.dumps(request))
@@ -281,7 +424,11 @@ class Sandbox:
             "HOME": str(work),
             "TMPDIR": str(work),
             "LANG": "C.UTF-8",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "TF_CPP_MIN_LOG_LEVEL": "3",  # TensorFlow's C++ logs (oneDNN, CUDA) are not the student's output
+            "TF_ENABLE_ONEDNN_OPTS": "0",
+            "GRPC_VERBOSITY": "ERROR",
+            "ABSL_MIN_LOG_LEVEL": "3",
+            "PYTHONWARNINGS": "ignore",
             "MPLBACKEND": "Agg",
             "MPLCONFIGDIR": str(work / ".matplotlib"),
             "KERAS_HOME": str(work / ".keras"),
@@ -292,7 +439,7 @@ class Sandbox:
         command = [self.python, "-I", "-B", str(self._dir.joinpath("lib", "kit", *WORKER)), str(work / REQUEST)]
         out_path, err_path = work.parent / "stdout.txt", work.parent / "stderr.txt"
         started = time.monotonic()
-        timed_out = False
+        oom_before = _oom_kills()
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             child = subprocess.Popen(
                 command,
@@ -304,25 +451,23 @@ class Sandbox:
                 start_new_session=True,
                 close_fds=True,
             )
-            try:
-                child.wait(timeout=limits.wall_seconds)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            finally:
-                self._kill_leftovers(child.pid, slot)
-                try:
-                    child.wait(timeout=10)
-                except subprocess.TimeoutExpired:  # pragma: no cover - a process that survives SIGKILL
-                    pass
+            status, usage, timed_out = _wait(child, limits.wall_seconds)
+            self._kill_leftovers(child.pid, slot)
+            if status is None:  # killed at the timeout: reap it now
+                status, usage, _ = _wait(child, 10)
         wall = time.monotonic() - started
         result = ChildResult(
             record=None,
             arrays={},
-            exit_code=child.returncode,
+            exit_code=status,
             timed_out=timed_out,
             wall_seconds=wall,
-            stdout=read_capped(out_path, limits.output_kb << 10),
-            stderr=read_capped(err_path, limits.output_kb << 10),
+            stdout=_quiet(read_capped(out_path, limits.output_kb << 10)),
+            stderr=_quiet(read_capped(err_path, limits.output_kb << 10)),
+            limits=limits,
+            cpu_seconds=(usage.ru_utime + usage.ru_stime) if usage is not None else 0.0,
+            output_bytes=max(_size(out_path), _size(err_path)),
+            oom_kills=max(0, _oom_kills() - oom_before),
         )
         if timed_out:
             result.problem = result.describe_end()
@@ -349,7 +494,11 @@ class Sandbox:
         return self._last_work[slot]
 
     def _kill_leftovers(self, pid: int | None, slot: int) -> None:
-        """SIGKILL the child's process group and, as root, every process of the slot's uid."""
+        """SIGKILL the child's process group and, as root, every process of the slot's own uid.
+
+        The uid is this grader's alone (``UidClaim``), so ``kill(-1)`` as that uid reaches only this
+        slot's child and what it started, also processes that left the group with ``setsid()``.
+        """
         if pid is not None:
             try:
                 os.killpg(pid, signal.SIGKILL)
@@ -358,9 +507,9 @@ class Sandbox:
         uid = self.uid(slot)
         if uid is None:
             return
-        # kill(-1) from a process of that uid reaches every process of the uid (and not itself):
-        # also the ones that left the process group with setsid().
         for _ in range(3):
+            if not _processes_of(uid):
+                return
             subprocess.run(
                 [
                     self.python,
@@ -382,22 +531,96 @@ class Sandbox:
                 time.sleep(0.05)
 
 
-def _blocked_interpreter_dirs(python: str) -> list[tuple[str, str]]:
-    """(folder others cannot enter, interpreter folder below it) pairs: what an unprivileged child must see.
+def _wait(child: subprocess.Popen, timeout: float):
+    """(exit code, rusage, timed out) of ``child``; rusage gives its CPU time (was a CPU limit hit?)."""
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        try:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        except ChildProcessError:
+            return child.returncode, None, False
+        if pid == child.pid:
+            child.returncode = os.waitstatus_to_exitcode(status)
+            return child.returncode, usage, False
+        if time.monotonic() >= deadline:
+            return None, None, True
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
 
-    E.g. a pyenv Python under /root (mode 0700). The worker fixes this in its mount namespace.
-    """
-    query = "import sys; print(sys.base_prefix); print(sys.prefix)"
-    prefixes = subprocess.run(
-        [python, "-I", "-S", "-c", query], capture_output=True, text=True, timeout=60
-    ).stdout.split()
-    pairs = []
-    for prefix in dict.fromkeys(str(Path(p).resolve()) for p in prefixes):
-        blocked = None
-        for folder in reversed(Path(prefix).parents):
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _oom_kills() -> int:
+    """The kernel's count of OOM-killer kills (``/proc/vmstat``; 0 where unknown)."""
+    try:
+        for line in Path("/proc/vmstat").read_text().splitlines():
+            if line.startswith("oom_kill "):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+# TensorFlow / absl / CUDA start-up lines that reach stderr before Python can silence them.
+_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\] .*"
+    r"|.*(oneDNN custom operations are on|TF_ENABLE_ONEDNN_OPTS|cuda drivers|cuInit|cuFFT|cuDNN|cuBLAS"
+    r"|computation placer|TensorFlow binary is optimized|rebuild TensorFlow with the appropriate compiler).*)$"
+)
+
+
+def _quiet(text: str) -> str:
+    """A child's captured output without the runtime's own log lines (they are not the student's)."""
+    return "\n".join(line for line in text.splitlines() if not _NOISE.match(line)) + ("\n" if text.strip() else "")
+
+
+def _runtime_prefixes(python: str) -> list[str]:
+    """The interpreter's own prefixes: its venv (``sys.prefix``, set by ``site``) and the base installation."""
+    query = "import sys; print(sys.prefix); print(sys.base_prefix)"
+    found = subprocess.run([python, "-I", "-c", query], capture_output=True, text=True, timeout=60).stdout.split()
+    return list(dict.fromkeys(str(Path(p).resolve()) for p in found))
+
+
+def _under(path: str, folders: set[str]) -> bool:
+    return any(path == f or path.startswith(f.rstrip("/") + "/") for f in folders)
+
+
+def _closed_ancestor(path: str) -> Path | None:
+    """The outermost folder above ``path`` that other users cannot enter (no ``o+x``), if any."""
+    for folder in reversed(Path(path).parents):
+        try:
             if folder != Path("/") and not folder.stat().st_mode & 0o001:
-                blocked = folder
-                break
+                return folder
+        except OSError:
+            return folder
+    return None
+
+
+def _unreadable_for_others(paths: list[str]) -> tuple[str, Path] | None:
+    """(path, the folder that closes it) for the first path an unprivileged uid cannot reach."""
+    for path in paths:
+        folder = _closed_ancestor(path)
+        if folder is not None:
+            return path, folder
+    return None
+
+
+def _blocked_interpreter_dirs(python: str) -> list[tuple[str, str]]:
+    """(folder others cannot enter, interpreter prefix below it) pairs: what an unprivileged child must see.
+
+    E.g. a venv inside a clone under ``mktemp -d`` (mode 0700), or pyenv under /root. The worker
+    covers that folder with an empty tmpfs in its mount namespace and binds the prefix back, read-only.
+    """
+    pairs = []
+    for prefix in _runtime_prefixes(python):
+        blocked = _closed_ancestor(prefix)
         if blocked is not None:
             pairs.append((str(blocked), prefix))
     return pairs

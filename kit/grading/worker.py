@@ -16,6 +16,7 @@ import sys
 import traceback
 
 RECORD_KIND = "kit-grade-record"
+RLIMITS: dict = {}  # this child's limits (set by main), to name the one a student's code ran into
 
 
 # ------------------------------------------------------------------ lock-down (before any import of numpy/keras)
@@ -32,23 +33,10 @@ def _lock_down(request: dict) -> dict:
     uid = isolation.get("uid")
     if os.geteuid() == 0 and uid is not None:
         clone_newns, clone_newnet = 0x00020000, 0x40000000
-        if isolation.get("hide") and libc.unshare(clone_newns) == 0:
+        if (isolation.get("hide") or isolation.get("expose")) and libc.unshare(clone_newns) == 0:
             ms_rdonly, ms_nosuid, ms_nodev, ms_noexec, ms_rec, ms_private = 1, 2, 4, 8, 1 << 14, 1 << 18
             libc.mount(b"none", b"/", None, ms_rec | ms_private, None)
-            ms_bind = 4096
-            for index, (blocked, needed) in enumerate(isolation.get("expose") or []):
-                # the interpreter sits below a folder others cannot enter (e.g. pyenv in /root): cover that
-                # folder with an empty tmpfs and bind the interpreter's folder back at its own path
-                staging = os.path.join(request["work"], f".expose{index}")
-                os.mkdir(staging, 0o700)
-                if libc.mount(needed.encode(), staging.encode(), None, ms_bind | ms_rec, None) != 0:
-                    continue
-                if libc.mount(b"tmpfs", blocked.encode(), b"tmpfs", ms_nosuid | ms_nodev, b"size=64k,mode=0755") == 0:
-                    os.makedirs(needed, exist_ok=True)
-                    if libc.mount(staging.encode(), needed.encode(), None, ms_bind | ms_rec, None) == 0:
-                        applied.setdefault("exposed", []).append(needed)
-                libc.umount2(staging.encode(), 2)
-                os.rmdir(staging)
+            covered = _expose_runtime(libc, request, isolation.get("expose") or [], applied)
             for path in isolation["hide"]:
                 if (
                     libc.mount(
@@ -59,7 +47,7 @@ def _lock_down(request: dict) -> dict:
                         b"size=4k,mode=0555",
                     )
                     == 0
-                ):
+                ) or _under(path, covered):
                     applied["hidden"].append(path)
         if libc.unshare(clone_newnet) == 0:
             applied["network"] = "none"
@@ -70,9 +58,53 @@ def _lock_down(request: dict) -> dict:
     pr_set_no_new_privs = 38
     libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0)
     for name, value in (request.get("rlimits") or {}).items():
-        limit = getattr(resource, name)
-        resource.setrlimit(limit, (value, value))
+        # CPU: SIGXCPU at the limit, SIGKILL 5 s later (soft == hard would SIGKILL at once)
+        hard = value + 5 if name == "RLIMIT_CPU" else value
+        resource.setrlimit(getattr(resource, name), (value, hard))
     return applied
+
+
+def _under(path: str, folders: list[str]) -> bool:
+    return any(path == folder or path.startswith(folder.rstrip("/") + "/") for folder in folders)
+
+
+def _expose_runtime(libc, request: dict, pairs: list, applied: dict) -> list[str]:
+    """Make the interpreter's prefixes readable though they sit below a folder others cannot enter.
+
+    E.g. a venv in a clone under ``mktemp -d`` (0700): in this private mount namespace the closed
+    folder is covered by an empty tmpfs and each prefix is bound back at its own path, read-only,
+    so the unprivileged uid can start Python and import numpy/keras, and sees nothing else there.
+    Returns the covered folders (whatever else was inside them is hidden too).
+    """
+    ms_rdonly, ms_nosuid, ms_nodev, ms_remount, ms_bind, ms_rec = 1, 2, 4, 32, 4096, 1 << 14
+    by_folder: dict[str, list[str]] = {}
+    for blocked, needed in pairs:
+        by_folder.setdefault(blocked, []).append(needed)
+    covered = []
+    for number, (blocked, prefixes) in enumerate(by_folder.items()):
+        staged = []
+        for index, needed in enumerate(prefixes):
+            staging = os.path.join(request["work"], f".expose{number}-{index}")
+            os.mkdir(staging, 0o700)
+            if libc.mount(needed.encode(), staging.encode(), None, ms_bind | ms_rec, None) == 0:
+                staged.append((needed, staging))
+            else:
+                os.rmdir(staging)
+        if (
+            staged
+            and libc.mount(b"tmpfs", blocked.encode(), b"tmpfs", ms_nosuid | ms_nodev, b"size=64k,mode=0755") == 0
+        ):
+            covered.append(blocked)
+            for needed, staging in staged:
+                os.makedirs(needed, exist_ok=True)
+                if libc.mount(staging.encode(), needed.encode(), None, ms_bind | ms_rec, None) == 0:
+                    flags = ms_remount | ms_bind | ms_rdonly | ms_nosuid | ms_nodev
+                    libc.mount(None, needed.encode(), None, flags, None)
+                    applied.setdefault("exposed", []).append(needed)
+        for _, staging in staged:
+            libc.umount2(staging.encode(), 2)
+            os.rmdir(staging)
+    return covered
 
 
 # ------------------------------------------------------------------ plain-data output
@@ -139,19 +171,78 @@ def _student_traceback(error: BaseException) -> str:
     return "".join(lines[-8:])[-3000:]
 
 
+# The homework's rules on what a function may use: (rule, modules it must not call into).
+NUMPY_ONLY = ("numpy only", ("sklearn", "scipy", "pandas", "tensorflow", "keras", "torch", "jax"))
+PLAIN_KERAS = ("plain keras, not the kit's ready-made networks", ("kit.models", "kit.blocks"))
+RULES = {
+    "confusion_matrix": NUMPY_ONLY,
+    "f1_scores": NUMPY_ONLY,
+    "build_cnn_sequential": PLAIN_KERAS,
+    "build_cnn_functional": PLAIN_KERAS,
+    "build_inception_cnn": PLAIN_KERAS,
+    "inception_module": PLAIN_KERAS,
+}
+
+
+def _watch(prefixes: tuple[str, ...]):
+    """A profile hook that notes the first Python function called from a module under ``prefixes``."""
+    found: list[str] = []
+
+    def profile(frame, event, arg):
+        if event == "call" and not found:
+            module = frame.f_globals.get("__name__") or ""
+            if module.startswith(prefixes) and any(module == p or module.startswith(p + ".") for p in prefixes):
+                found.append(f"{module}.{frame.f_code.co_name}")
+
+    return profile, found
+
+
+def _hint(error: BaseException) -> str:
+    """A common mistake's cause, from the error it raises (empty when none is known)."""
+    text = str(error)
+    if "Concatenate" in text and "matching shapes" in text:
+        return (
+            "hint: the branches' outputs have different heights or widths, so they cannot be concatenated; "
+            "give every Conv2D and the MaxPooling2D padding='same' and stride 1"
+        )
+    return ""
+
+
 def _call(module, function_name: str, *args, **kwargs):
     name = function_name
     function = getattr(module, name, None)
     if not callable(function):
         raise SubmissionError(f"homework.py has no function `{name}`.")
+    rule, forbidden = RULES.get(name, ("", ()))
+    profile, found = _watch(forbidden)
     try:
-        return function(*args, **kwargs)
+        if forbidden:
+            sys.setprofile(profile)
+        try:
+            answer = function(*args, **kwargs)
+        finally:
+            sys.setprofile(None)
+        if found:
+            raise SubmissionError(f"`{name}` must be written with {rule} (the homework's rule); it called {found[0]}.")
+        return answer
+    except SubmissionError:
+        raise
     except NotImplementedError:
         raise SubmissionError(f"`{name}` is not implemented yet (it raises NotImplementedError).") from None
     except SystemExit as exit_:
         raise SubmissionError(f"`{name}` called sys.exit({exit_.code!r}).") from None
+    except MemoryError:
+        limit = RLIMITS.get("RLIMIT_DATA", 0) >> 20
+        raise SubmissionError(f"`{name}` ran out of memory: it hit the memory limit ({limit} MB per check).") from None
+    except BlockingIOError:
+        limit = RLIMITS.get("RLIMIT_NPROC", 0)
+        raise SubmissionError(
+            f"`{name}` could not start another process or thread: it hit the process limit ({limit} per check)."
+        ) from None
     except BaseException as error:  # noqa: BLE001
-        raise SubmissionError(f"`{name}` raised an error:\n" + _student_traceback(error)) from None
+        hint = _hint(error)
+        hint = f" ({hint})" if hint else ""
+        raise SubmissionError(f"`{name}` raised an error{hint}:\n" + _student_traceback(error)) from None
 
 
 def task_student(request: dict, record: Record, inputs: dict) -> None:
@@ -335,6 +426,27 @@ def task_trusted(request: dict, record: Record, inputs: dict) -> None:
         raise ValueError(f"unknown trusted action {action!r}")
 
 
+# ------------------------------------------------------------------ preflight
+
+
+def task_preflight(record: Record) -> None:
+    """Before any student code: this uid can run the worker, import numpy and pandas, and read keras."""
+    import importlib.util
+
+    import numpy
+    import pandas
+
+    record.data.update(python=sys.version.split()[0], prefix=sys.prefix, numpy=numpy.__version__)
+    record.data["pandas"] = pandas.__version__
+    for name in ("keras",):
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.origin:
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        with open(spec.origin, "rb") as handle:  # a package folder we cannot read fails here
+            handle.read(1)
+        record.data[name] = os.path.dirname(spec.origin)
+
+
 # ------------------------------------------------------------------ entry point
 
 
@@ -342,6 +454,7 @@ def main(request_path: str) -> int:
     with open(request_path, encoding="utf-8") as handle:
         request = json.load(handle)
     isolation = _lock_down(request)
+    RLIMITS.update(request.get("rlimits") or {})
     # the private copy of the kit: <lib>/kit/grading/worker.py -> <lib>
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     os.chdir(request["work"])
@@ -354,7 +467,9 @@ def main(request_path: str) -> int:
         if os.path.exists(inputs_path):
             with np.load(inputs_path, allow_pickle=False) as data:
                 inputs = {name: data[name] for name in data.files}
-        if request["side"] == "student":
+        if request["action"] == "preflight":
+            task_preflight(record)
+        elif request["side"] == "student":
             task_student(request, record, inputs)
         else:
             task_trusted(request, record, inputs)
