@@ -5,11 +5,13 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-requirements
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test test-fast lint test-jax setup data fetch-data grade gradescope-check release assign benchmark clean
+PRESET ?= quick
 
-## run: the Fashion-MNIST homework end to end (quick preset), report in runs/homework/
+.PHONY: run test test-fast lint test-jax setup data fetch-data check grade gradescope-check release assign benchmark clean
+
+## run: the Fashion-MNIST homework end to end, report in runs/homework/ (PRESET=smoke|quick|full, default quick)
 run: data
-	$(PY) -m kit homework --preset quick --out runs/homework
+	$(PY) -m kit homework --preset $(PRESET) --out runs/homework
 
 ## test: lint and format check (a finding fails), the whole test suite, then the backend-agnostic tests again under JAX
 test: lint data
@@ -53,6 +55,11 @@ fetch-data: setup
 	@$(PY) -m kit data --check 2>/dev/null || $(PY) -m kit data --download --check
 	@$(PY) -m kit data --check && echo "Fashion-MNIST files found and verified (details: $(PY) -m kit data)"
 
+## check: the autograder's visible checks on your homework (SUBMISSION=folder, default the assignment; OUT=results.json)
+check: data
+	$(PY) -m kit check $(SUBMISSION) $(if $(OUT),--out "$(OUT)")
+
+# >>> instructor only: `make release` leaves the targets from here to the closing marker out
 ## grade: grade one submission folder, e.g. make grade SUBMISSION=path/to/folder [OUT=results.json] [HIDDEN=1]
 grade: data
 	@test -n "$(SUBMISSION)" || { echo "usage: make grade SUBMISSION=path/to/folder [OUT=results.json] [HIDDEN=1]" >&2; exit 2; }
@@ -71,6 +78,7 @@ assign: setup
 release: setup
 	rm -rf $(or $(OUT),dist/student-release)
 	$(PY) -m kit release $(or $(OUT),dist/student-release)
+# <<< instructor only
 
 benchmark: data
 	$(PY) benchmarks/throughput.py

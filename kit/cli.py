@@ -33,6 +33,7 @@ _HANDLERS = {
     "assign": "kit.assign:command_assign",
     "release": "kit.assign:command_release",
     "grade": "kit.grading.grader:command",
+    "check": "kit.check:command",
 }
 
 
@@ -140,6 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("release", help="write the student repository (no solutions, no hidden tests)")
     p.add_argument("out_dir")
+
+    # --- the student's self-check: the autograder's visible checks (kit.check)
+    p = commands.add_parser("check", help="your visible score before you submit: the autograder's visible checks")
+    p.add_argument(
+        "folder", nargs="?", help="folder with your homework.py and model.keras (default assignments/fashion_mnist)"
+    )
+    p.add_argument("--out", help="also write Gradescope's results.json (visible checks only) here")
+    p.add_argument("--assignment", default="fashion_mnist")
 
     # --- the autograder (kit.grading)
     p = commands.add_parser("grade", help="grade a submission folder into Gradescope's results.json")

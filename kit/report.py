@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -92,6 +93,16 @@ def moving_average(values, window: int | None = None) -> pd.Series:
 
 
 # --------------------------------------------------------------------------- plots
+def integer_epoch_axis(ax, epochs) -> None:
+    """Whole-number epoch ticks; with one or two epochs, exactly those (matplotlib would tick 0.95, 0.96, ...)."""
+    epochs = np.asarray(epochs)
+    if 0 < len(epochs) <= 2:
+        ax.set_xticks(epochs)
+        ax.set_xlim(float(epochs.min()) - 0.5, float(epochs.max()) + 0.5)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def plot_training_curves(
     history, path: str | os.PathLike, best_epoch: int | None = None, window: int | None = None
 ) -> Path:
@@ -128,7 +139,7 @@ def plot_training_curves(
             ax_acc.plot(epochs, frame[column], color=colour, linestyle=style, marker=".", label=label)
     ax_acc.set(title="Accuracy and macro-F1", xlabel="epoch", ylabel="score")
     for ax in (ax_loss, ax_acc):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        integer_epoch_axis(ax, epochs)
         if best_epoch is not None:
             ax.axvline(best_epoch, color="grey", linestyle=":", label=f"best epoch ({best_epoch})")
         ax.grid(alpha=0.3)
@@ -145,7 +156,7 @@ def plot_learning_rate(history, path: str | os.PathLike) -> Path:
     fig = _figure(6, 3.5)
     ax = fig.subplots()
     ax.plot(frame["epoch"], frame["learning_rate"], marker=".")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    integer_epoch_axis(ax, frame["epoch"].to_numpy())
     if (frame["learning_rate"] > 0).all():
         ax.set_yscale("log")
     ax.set(title="Learning-rate schedule", xlabel="epoch", ylabel="learning rate")
@@ -493,6 +504,31 @@ def _report_text(
 
 
 # --------------------------------------------------------------------------- comparison
+HOMEWORK_SUMMARY = "summary.json"  # what `python -m kit homework` writes beside its model run folders
+
+
+def find_run_dirs(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[str]]:
+    """The run folders among `paths` (as `kit compare runs/*` passes them), and a note for each path skipped.
+
+    A homework output folder (summary.json beside one run folder per model) stands for its run
+    folders; anything else without metrics.json is skipped with a note saying why.
+    """
+    runs, notes = [], []
+    for path in map(Path, paths):
+        if (path / METRICS_FILE).is_file():
+            runs.append(path)
+        elif (path / HOMEWORK_SUMMARY).is_file():
+            inner = sorted(child for child in path.iterdir() if (child / METRICS_FILE).is_file())
+            runs += inner
+            if not inner:
+                notes.append(f"skipped {path}: a homework folder with no trained model yet")
+        elif (path / CONFIG_FILE).is_file():
+            notes.append(f"skipped {path}: no {METRICS_FILE} yet (create it with `python -m kit report {path}`)")
+        else:
+            notes.append(f"skipped {path}: not a run folder (no {METRICS_FILE})")
+    return runs, notes
+
+
 def compare(run_dirs: Iterable[str | os.PathLike]) -> pd.DataFrame:
     """Runs side by side (model, params, epochs, time, accuracy, macro-F1, F1 per class), best macro-F1 first."""
     rows = []
@@ -535,7 +571,15 @@ def command_compare(args) -> int:
     out = getattr(args, "out", None)
     if out and Path(out).suffix.lower() not in TABLE_FORMATS:
         raise ValueError(f"unknown table format '{Path(out).suffix}' for --out; valid: {', '.join(TABLE_FORMATS)}.")
-    frame = compare(args.run_dirs)
+    run_dirs, notes = find_run_dirs(args.run_dirs)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if not run_dirs:
+        raise ValueError(
+            f"none of the {len(args.run_dirs)} folder(s) is a run folder with {METRICS_FILE}; "
+            "pass folders written by `python -m kit train` or `python -m kit homework`."
+        )
+    frame = compare(run_dirs)
     text = markdown_table(frame, floatfmt={"time_s": ".1f"})
     print(text)
     if out:

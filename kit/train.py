@@ -12,6 +12,7 @@ metrics.json and training_curves.png.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import math
 import sys
 import time
@@ -305,6 +306,21 @@ def measure_precision(
     return chosen, record
 
 
+def refuse_before_writing(config: TrainConfig, model=None) -> None:
+    """Refuse a run that cannot start, before its run folder is touched (no half-written folder).
+
+    An unknown model name (when no model is given) and `tensorboard` without the TensorBoard
+    package are found only after config.json is written otherwise.
+    """
+    if model is None:
+        check_name("model", config.model, models.available())
+    if config.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise ValueError(
+            "TensorBoard is not installed, so --tensorboard cannot log; install it "
+            "(`.venv/bin/python -m pip install tensorboard`) or train without --tensorboard."
+        )
+
+
 def _resolve_verbose(verbose):
     if verbose == "auto":
         return 1 if sys.stdout.isatty() else 2
@@ -333,6 +349,7 @@ def train(
     config = config.validate()
     if not config.name:
         config = config.replace(name=config.model)
+    refuse_before_writing(config, model)
     run_dir = Path(out) if out is not None else Path("runs") / config.name
     history_path = run_dir / runs.HISTORY_FILE
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -537,7 +554,8 @@ def command_train(args) -> int:
         distribute.use_logical_cpus(config.devices)
     out = Path(args.out) if args.out else Path("runs") / config.name
     run = train(config, out=out, resume=args.resume, data_dir=args.data_dir)
-    summary = f"run folder {run.run_dir}: {len(run.history)} epochs"
+    epochs = len(run.history)
+    summary = f"run folder {run.run_dir}: {epochs} epoch{'' if epochs == 1 else 's'}"
     best_epoch, best_value = runs.best_epoch(run.history, config.monitor)
     if best_epoch is not None:
         summary += f", best epoch {best_epoch} ({config.monitor} {best_value:.4f})"

@@ -12,10 +12,11 @@ Lecture "Deep learning: basics", the homework slide ("Задание для сл
                                                                    `confusion_matrix`, `f1_scores`
   7. push the quality (by F1) as high as you can                -> `best_config`
 
-Replace every `raise NotImplementedError(...)` with your code; keep the names, the arguments and
-the return types (the autograder calls these functions). Check yourself any time with
-`python -m kit homework --impl assignments --preset smoke --out runs/try`: a step you have not
-written yet is reported as "step N: implement `name` in homework.py" and the others still run.
+This file is yours to edit: replace every `raise NotImplementedError(...)` with your code (its
+text says where to look); keep the names, the arguments and the return types (the autograder
+calls these functions). Check yourself any time: `make run PRESET=smoke` runs every step (a
+step you have not written yet is reported as "step N: implement `name` in homework.py" and the
+others still run), and `make check` gives your points on the autograder's visible checks.
 Write the models with plain `keras` (no `kit.models`): learning both styles is the point.
 """
 
@@ -46,7 +47,7 @@ def dataset_summary(x: np.ndarray, y: np.ndarray, class_names) -> pd.DataFrame:
         `count` (int), `mean` and `std` (float; over every pixel of every image of the class,
         in the units of `x`; NaN for a class with no images).
     """
-    raise NotImplementedError("for each class c: pixels = x[y == c]; a row of len, mean, std; pd.DataFrame(rows, index=class_names)")
+    raise NotImplementedError("Boolean masks pick one class's images (x[y == c]); numpy's mean and std reduce over every pixel; a pandas DataFrame takes rows and an index. Homework step 1, lecture 'Deep learning: basics'.")
 
 
 # --- Step 3: one network, two styles -------------------------------------------------------
@@ -64,7 +65,7 @@ def build_cnn_sequential(input_shape=(28, 28, 1), num_classes: int = 10) -> kera
     `input_shape=` argument). Give the last layer `dtype="float32"`, so that it outputs float32
     probabilities also when training runs in mixed precision.
     """
-    raise NotImplementedError("keras.Sequential([keras.Input(shape=input_shape), layers.Conv2D(32, (3, 3), activation='relu'), ...])")
+    raise NotImplementedError("keras.Sequential takes a list of layers in order; look up Conv2D, MaxPooling2D, Dropout, Flatten and Dense at keras.io/api/layers, and the slide 'Keras: CNN-MNIST I'. Check count_params().")
 
 
 def build_cnn_functional(input_shape=(28, 28, 1), num_classes: int = 10) -> keras.Model:
@@ -76,7 +77,7 @@ def build_cnn_functional(input_shape=(28, 28, 1), num_classes: int = 10) -> kera
     (`set_weights(get_weights())`) and checks that both give the same predictions. The
     functional style is the one that can branch and merge (step 6's Inception module).
     """
-    raise NotImplementedError("inputs = keras.Input(shape=input_shape); x = layers.Conv2D(32, (3, 3), activation='relu')(inputs); ...; return keras.Model(inputs, outputs)")
+    raise NotImplementedError("The functional API: a layer called on a tensor returns a tensor, and keras.Model, given the input and output tensors, wraps the graph (keras.io/guides/functional_api). Same layers as your Sequential model; look up the guide if the graph is new to you.")
 
 
 # --- Step 6: the Inception module, the confusion matrix and F1 -----------------------------
@@ -113,7 +114,7 @@ def inception_module(
         The concatenated tensor (batch, height, width, sum of the four branches' filters).
     """
 
-    raise NotImplementedError("four branches of layers.Conv2D(..., padding='same', activation='relu') and layers.MaxPooling2D(3, strides=1, padding='same'); layers.Concatenate()([...])")
+    raise NotImplementedError("Four branches start from the same x and must keep its height and width (look up padding='same' and strides); layers.Concatenate joins them on the channel axis. Slide 'Свёрточные сети VIII' (GoogLeNet).")
 
 
 def build_inception_cnn(input_shape=(28, 28, 1), num_classes: int = 10) -> keras.Model:
@@ -125,7 +126,7 @@ def build_inception_cnn(input_shape=(28, 28, 1), num_classes: int = 10) -> keras
     layer stays the size it was in the plain CNN. Functional style: the module branches.
     Last layer `dtype="float32"`, as in step 3.
     """
-    raise NotImplementedError("the functional CNN of step 3, with x = inception_module(x, name='inception') and one more MaxPooling2D after the first one")
+    raise NotImplementedError("Start from your functional CNN: call inception_module on the tensor after the first pooling block; the docstring lists every layer in order.")
 
 
 def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
@@ -139,7 +140,7 @@ def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
     Returns:
         int64 array of shape (num_classes, num_classes).
     """
-    raise NotImplementedError("cm = np.zeros((num_classes, num_classes), dtype=np.int64); np.add.at(cm, (y_true, y_pred), 1)")
+    raise NotImplementedError("Every (true, predicted) pair adds 1 to one cell of a num_classes x num_classes table: count the pairs with numpy (look up np.add.at, or np.bincount on a combined index). Lecture: quality beyond accuracy.")
 
 
 def f1_scores(cm: np.ndarray) -> tuple[np.ndarray, float]:
@@ -155,7 +156,7 @@ def f1_scores(cm: np.ndarray) -> tuple[np.ndarray, float]:
     Returns:
         (per-class F1 as a float array of shape (num_classes,), macro-F1 as a Python float).
     """
-    raise NotImplementedError("tp = np.diag(cm); divide 2 * tp by (cm.sum(axis=0) + cm.sum(axis=1)) with np.divide(..., where=denominator > 0)")
+    raise NotImplementedError("Precision and recall of class k come from the diagonal and the column and row sums (the docstring's formula); a zero denominator must give 0, not NaN (look up np.divide's where= and out=).")
 
 
 # --- Step 7: your best recipe --------------------------------------------------------------
@@ -175,4 +176,4 @@ def best_config():
     """
     from kit.train import TrainConfig
 
-    raise NotImplementedError("return TrainConfig(name='best', model=..., optimizer=..., schedule=..., augmentation=..., ...); the fields are listed in kit.train.TrainConfig")
+    raise NotImplementedError("Read the fields of kit.train.TrainConfig and the names in kit.models.available(); follow the recipe of lecture 'Training networks, part 2' (python -m kit lr-find, a short search, then train longer).")

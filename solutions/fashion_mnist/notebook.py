@@ -2,11 +2,15 @@
 # # Fashion-MNIST homework, step by step
 #
 # The lecture's homework ("Задание для слушателей") as notebook cells: each cell calls your
-# `homework.py` and the kit, and shows what `python -m kit homework` puts in its report.
-# Open this file as a notebook (Jupyter with jupytext, or VS Code's "Run Cell"), or run it
-# as a script: `python notebook.py`. `KIT_NOTEBOOK_PRESET=smoke python notebook.py` runs it on a
-# tiny subset in about a minute; the default `quick` trains on the whole dataset.
-# A function you have not written yet stops its cell with NotImplementedError and a hint.
+# `homework.py` (beside this notebook) and the kit, and shows what `make run` puts in its report.
+# Run the cells from the top. A function you have not written yet stops its cell with
+# NotImplementedError and a hint; write it in `homework.py`, then restart the kernel (or run
+# `importlib.reload(homework)`) and run the cells again.
+#
+# The preset sets how much is trained: `smoke` (a few hundred images: a wiring check whose
+# scores mean nothing), `quick` (the default: the whole dataset, minutes per step on a CPU),
+# `full` (a GPU). Choose it with the environment variable `KIT_NOTEBOOK_PRESET`, or change
+# the `PRESET` line below. The same cells run as a script: `python notebook.py`.
 
 # %%
 import os
