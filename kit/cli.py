@@ -29,6 +29,7 @@ _HANDLERS = {
     "assign": "kit.assign:command_assign",
     "release": "kit.assign:command_release",
     "grade": "kit.grade:command",
+    "lab": "kit.labs:command",
 }
 
 
@@ -142,6 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--assignment", default="fashion_mnist")
     p.add_argument("--hidden", action="store_true", help="run the hidden checks too")
     p.add_argument("--package", metavar="OUT.zip", help="write Gradescope's autograder zip instead of grading")
+
+    # --- lecture labs (kit.labs): each claim of the lectures reproduced on Fashion-MNIST
+    p = commands.add_parser("lab", help="run a lecture lab: a claim, a picture, a number and a verdict")
+    p.add_argument("name", nargs="?", help="the lab's name (see --list), or 'all' for every lab and an index page")
+    p.add_argument("--list", action="store_true", help="list the labs, one line each: NAME  claim")
+    p.add_argument("--out", help="folder for result.json, README.md and the PNGs (all: one subfolder per lab)")
+    p.add_argument(
+        "--preset", choices=("smoke", "quick"), default="quick", help="smoke: seconds; quick: <= 5 min on 2 CPU cores"
+    )
     return parser
 
 

@@ -1,0 +1,105 @@
+"""Lab ``initial-loss``: an untrained softmax classifier starts at loss log(C) (hyperparameter recipe, step 1).
+
+With small random weights the logits are nearly equal, the softmax gives every class ~1/C,
+and the cross-entropy is -log(1/C) = log(10) = 2.303 for Fashion-MNIST. The lab measures it on
+the kit's networks, untrained, and shows what a wrong start looks like: the output layer's
+weights scaled up (over-confident random guesses) and the L2 term of weight decay added to the
+loss (the lecture: switch weight decay off and on when checking the initial loss).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from kit import models
+from kit.evaluate import evaluate
+from kit.labs.common import LabPreset, LabResult, figure, lab_data, save_figure
+
+NAME = "initial-loss"
+CLAIM = (
+    "Step 1 of the hyperparameter recipe: check the loss at the start of training; "
+    "for a softmax over C classes it should be log(C) (2.303 for 10 classes)"
+)
+LECTURE = "Training networks, part 2"
+TOLERANCE = 0.1  # |loss - log C| that still counts as "near log C"
+HEAD_SCALE = 10.0  # the "wrong start": output-layer weights x10
+
+
+def initial_loss(model: keras.Model, x, y) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy of ``model`` on (x, y) and the per-image losses (kit.evaluate)."""
+    result = evaluate(model, x, y)
+    return float(result.loss), np.asarray(result.losses)
+
+
+def scale_output_layer(model: keras.Model, factor: float) -> keras.Model:
+    """Multiply the last layer's kernel by ``factor`` in place: larger logits, a confident random guess."""
+    head = model.layers[-1]
+    kernel, *rest = head.get_weights()
+    head.set_weights([kernel * factor, *rest])
+    return model
+
+
+def run(out_dir: Path, preset: LabPreset) -> LabResult:
+    data = lab_data(preset)
+    x, y = data.x_val, data.y_val
+    names = preset.pick(smoke=["cnn_mnist", "lenet5"], quick=["cnn_mnist", "lenet5", "vgg_mini", "resnet"])
+    expected = math.log(data.num_classes)
+    measured: dict[str, float] = {"log_C": expected}
+    losses: dict[str, float] = {}
+    for name in names:
+        losses[name], per_image = initial_loss(models.build(name), x, y)
+        if name == "cnn_mnist":
+            default_per_image = per_image
+    for name, value in losses.items():
+        measured[f"loss_{name}"] = value
+
+    scaled = scale_output_layer(models.build("cnn_mnist"), HEAD_SCALE)
+    measured["loss_cnn_mnist_head_x10"], scaled_per_image = initial_loss(scaled, x, y)
+
+    # weight decay: the L2 term Keras adds to the loss (model.losses) at the start of training
+    decayed = models.build("cnn_mnist", weight_decay=1e-3)
+    decayed(x[:1])
+    measured["l2_term_weight_decay_1e-3"] = float(sum(float(keras.ops.convert_to_numpy(t)) for t in decayed.losses))
+    measured["loss_plus_l2_weight_decay_1e-3"] = initial_loss(decayed, x, y)[0] + measured["l2_term_weight_decay_1e-3"]
+
+    fig, (left, right) = figure(11, 4, ncols=2)
+    labels = [*losses, "cnn_mnist\nhead x10", "cnn_mnist\n+ L2 (1e-3)"]
+    values = [*losses.values(), measured["loss_cnn_mnist_head_x10"], measured["loss_plus_l2_weight_decay_1e-3"]]
+    colors = ["tab:blue"] * len(losses) + ["tab:red", "tab:orange"]
+    left.bar(range(len(values)), values, color=colors)
+    left.axhline(expected, color="black", linestyle="--", label=f"log(10) = {expected:.3f}")
+    left.set_xticks(range(len(values)), labels, fontsize=8)
+    left.set_ylabel("mean cross-entropy, untrained")
+    left.set_title(f"Loss before training ({len(y)} validation images)")
+    left.legend()
+    bins = np.linspace(0, max(8.0, float(np.percentile(scaled_per_image, 99))), 60)
+    right.hist(default_per_image, bins=bins, alpha=0.7, label="cnn_mnist (Glorot init)")
+    right.hist(scaled_per_image, bins=bins, alpha=0.6, color="tab:red", label=f"output weights x{HEAD_SCALE:g}")
+    right.axvline(expected, color="black", linestyle="--")
+    right.set_xlabel("per-image loss")
+    right.set_ylabel("images")
+    right.set_title("Per-image loss: near-uniform guess vs over-confident start")
+    right.legend()
+    picture = save_figure(fig, out_dir / "initial_loss.png")
+
+    worst = max(losses, key=lambda name: abs(losses[name] - expected))
+    gap = abs(losses[worst] - expected)
+    measured["max_abs_gap"] = gap
+    if gap <= TOLERANCE:
+        verdict = "agrees"
+        explanation = (
+            f"Every untrained network starts within {gap:.3f} of log(10) = {expected:.3f} "
+            f"(farthest: {worst}, {losses[worst]:.3f}); scaling the output weights x{HEAD_SCALE:g} gives "
+            f"{measured['loss_cnn_mnist_head_x10']:.2f}, the kind of start step 1 is meant to catch."
+        )
+    else:
+        verdict = "partly"
+        explanation = (
+            f"{worst} starts at {losses[worst]:.3f}, {gap:.3f} from log(10) = {expected:.3f}: its default "
+            "initialisation already gives unequal logits, so 'near log C' holds only for the others."
+        )
+    return LabResult(measured=measured, verdict=verdict, explanation=explanation, pictures=[picture])
