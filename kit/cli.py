@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--epochs", type=int, help="epochs per trial (default: the preset's; the lecture: 1-5 for a coarse search)"
     )
     p.add_argument("--objective", default="val_macro_f1", help="val_macro_f1, val_accuracy or val_loss")
-    p.add_argument("--algorithm", default="random", help="random, bayesian or hyperband")
+    p.add_argument("--algorithm", default="random", help="random, grid, bayesian or hyperband")
     p.add_argument("--seed", type=int, default=0, help="seed of the search")
     p.add_argument("--out", help="folder for trials.csv, best_config.json and the trials (default runs/tune_MODEL)")
     p.add_argument("--data-dir")

@@ -11,7 +11,7 @@ A ``SearchSpace`` maps ``TrainConfig`` fields (or dotted options such as
     {"learning_rate": ("log", 1e-4, 1e-2), "optimizer": ["adam", "adamw", "momentum"],
      "model_options.dropout": [0.0, 0.25, 0.5]}
 
-KerasTuner proposes the trials (``RandomSearch``/``BayesianOptimization``/``Hyperband``
+KerasTuner proposes the trials (``RandomSearch``/``GridSearch``/``BayesianOptimization``/``Hyperband``
 oracles); each trial is one real ``kit.train.train`` run into ``out/trials/<id>/``, so models,
 optimizers, schedules, augmentation and label smoothing are exactly those of a training run.
 Trials are scored on the validation set (``val_macro_f1`` from ``kit.callbacks``); the test
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ALGORITHMS: tuple[str, ...] = ("random", "bayesian", "hyperband")
+ALGORITHMS: tuple[str, ...] = ("random", "grid", "bayesian", "hyperband")
 # Fields that hold option dicts: searched as "<field>.<option>".
 OPTION_FIELDS: tuple[str, ...] = ("model_options", "optimizer_options", "schedule_options")
 # Fields a search may not vary (bookkeeping, or not a hyperparameter).
@@ -88,7 +88,7 @@ class Dimension:
             )
         values, encoded = _choice_values(self.values)
         chosen = None
-        for raw, value in zip(self.values, values):
+        for raw, value in zip(self.values, values, strict=True):
             if json.dumps(raw, sort_keys=True) == json.dumps(default, sort_keys=True):
                 chosen = value
         value = hp.Choice(self.name, values, default=chosen)
@@ -363,6 +363,10 @@ def _oracle(algorithm: str, objective, max_trials: int, epochs: int, seed: int, 
         raise ValueError(f"Unknown search algorithm {algorithm!r}; valid names: {', '.join(ALGORITHMS)}.")
     if algorithm == "random":
         return keras_tuner.oracles.RandomSearchOracle(max_trials=max_trials, **common)
+    if algorithm == "grid":
+        # Every combination of the choices, in order, until max_trials (KerasTuner takes 10 evenly
+        # spaced values of a range); the lecture's coarse grid, which random search beats.
+        return keras_tuner.oracles.GridSearchOracle(max_trials=max_trials, **common)
     if algorithm == "bayesian":
         return keras_tuner.oracles.BayesianOptimizationOracle(max_trials=max_trials, **common)
     # Hyperband (Li et al. 2018): many short runs, the best continued longer (max_epochs, factor 3).
@@ -422,8 +426,10 @@ def search(
     out.mkdir(parents=True, exist_ok=True)
     goal = keras_tuner.Objective(objective, monitor_mode(objective))
     trial_epochs = int(epochs or base_config.epochs)
-    declared = keras_tuner.HyperParameters()  # the whole space up front (defaults: the base config's values)
-    space.sample(declared, base_config)
+    # The whole space up front; defaults are the base config's values, except for the grid: KerasTuner's
+    # grid starts at the defaults and steps forward, so it must start at every dimension's first value.
+    declared = keras_tuner.HyperParameters()
+    space.sample(declared, None if algorithm == "grid" else base_config)
     oracle = _oracle(algorithm, goal, int(max_trials), trial_epochs, seed, declared)
     tuner = _make_tuner_class()(
         oracle,
@@ -501,7 +507,7 @@ def plot_trials(trials, space: SearchSpace, objective: str, path: str | Path) ->
         return None
     figure = Figure(figsize=(4 * len(numeric), 3.2), layout="constrained")
     axes = figure.subplots(1, len(numeric), squeeze=False)[0]
-    for ax, d in zip(axes, numeric):
+    for ax, d in zip(axes, numeric, strict=False):
         x = trials[d.name].astype(float)
         ax.scatter(x, trials[objective].astype(float), color="tab:blue")
         best = trials.iloc[0]
