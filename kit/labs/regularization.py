@@ -30,7 +30,7 @@ RUNS: dict[str, tuple[dict, str]] = {
     "l2": ({"weight_decay": 1e-3}, ""),
     "augmentation": ({}, "flip,translate"),
 }
-TRAIN_SIZE, EPOCHS = 2000, 15  # quick: small enough to overfit within the budget
+TRAIN_SIZE, EPOCHS = 2000, 10  # quick: small enough to overfit within the budget
 BATCH_SIZE = 64
 SMOKE_RUNS = ("none", "dropout")  # smoke checks the wiring with two of the runs
 
