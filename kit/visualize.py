@@ -167,6 +167,8 @@ def grad_cam(
     images: np.ndarray,
     classes: Sequence[int] | np.ndarray | None = None,
     layer: str | keras.layers.Layer | None = None,
+    *,
+    batch_size: int = 256,
 ) -> np.ndarray:
     """Grad-CAM heatmaps (Selvaraju et al. 2017), (N, H, W) in [0, 1] at the images' size.
 
@@ -190,23 +192,32 @@ def grad_cam(
             f"layer {target.name!r} is inside a block that other paths bypass; Grad-CAM needs a layer "
             f"all of the network's information flows through (e.g. {last_conv_layer(model).name!r})."
         ) from None
-    maps = np.asarray(to_maps.predict(images, verbose=0), dtype="float32")
+    maps = np.asarray(to_maps.predict(images, batch_size=batch_size, verbose=0), dtype="float32")
     if classes is None:
-        classes = np.argmax(model.predict(images, verbose=0), axis=-1)
+        classes = np.argmax(model.predict(images, batch_size=batch_size, verbose=0), axis=-1)
     classes = np.asarray(classes, dtype="int64").reshape(-1)
     if len(classes) != len(images):
         raise ValueError(f"classes has {len(classes)} entries for {len(images)} images; give one per image.")
-    mask = np.eye(int(classifier.units), dtype="float32")[classes]
+    one_hot = np.eye(int(classifier.units), dtype="float32")[classes]
     kernel, bias = classifier.kernel, classifier.bias
 
-    def class_score(a):
+    def class_score(a, mask):
         h = to_features(a, training=False)
         logits = ops.matmul(ops.reshape(h, (ops.shape(h)[0], -1)), kernel)
         if bias is not None:
             logits = logits + bias
         return ops.sum(logits * mask, axis=-1)
 
-    grads = _gradient(class_score, maps)
+    grads = (
+        np.concatenate(
+            [
+                _gradient(lambda a, m=one_hot[i : i + batch_size]: class_score(a, m), maps[i : i + batch_size])
+                for i in range(0, len(maps), batch_size)
+            ]
+        )
+        if len(maps)
+        else np.zeros_like(maps)
+    )
     weights = grads.mean(axis=(1, 2), keepdims=True)  # alpha_k: global-average-pooled gradients
     cam = np.maximum((weights * maps).sum(axis=-1), 0.0)  # (N, h, w)
     height, width = images.shape[1:3]
