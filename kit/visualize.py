@@ -240,8 +240,13 @@ def embed(values: np.ndarray, method: str = "tsne", *, seed: int = 0) -> np.ndar
         raise ValueError(f"an embedding needs at least 3 points; got {len(values)}.")
     if method == "pca":
         return PCA(n_components=2, random_state=seed).fit_transform(values)
+    from threadpoolctl import threadpool_limits
+
     perplexity = float(min(30.0, (len(values) - 1) / 3))
-    return TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=seed).fit_transform(values)
+    # One BLAS/OpenMP thread: beside Keras' own thread pools, t-SNE's threads fight for the cores
+    # (200 points took 34 s with the default threads against 2 s with one, on the 2-core CPU).
+    with threadpool_limits(limits=1):
+        return TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=seed).fit_transform(values)
 
 
 # --------------------------------------------------------------------------- pictures
