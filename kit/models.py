@@ -317,6 +317,7 @@ def vgg_mini(
     convs_per_stage: int = 2,
     dense_units: int = 256,
     dilation_rate: int = 1,
+    separable: bool = False,
     activation: str = "relu",
     kernel_initializer: str = "he_normal",
     normalization: str = "batch",
@@ -330,7 +331,9 @@ def vgg_mini(
     Two stacked 3x3 convs see a 5x5 field with fewer weights and one more nonlinearity; widths
     double as the maps halve (28 -> 14 -> 7 -> 3). Conv-BN-ReLU, then Flatten -> FC
     ``dense_units`` -> softmax as VGG's classifier. ``dropout`` = (after each stage, before the
-    output). ``dilation_rate`` > 1 makes the last stage's convs dilated.
+    output). ``dilation_rate`` > 1 makes the last stage's convs dilated. ``separable=True`` makes
+    every conv but the first depthwise-separable (MobileNet keeps its first conv plain: a depthwise
+    filter over one grey channel is just a 3x3 conv).
     """
     shape = _check_shape(input_shape, num_classes)
     rate_conv, rate_dense = _dropout_pair(dropout)
@@ -340,7 +343,8 @@ def vgg_mini(
     for stage, width in enumerate(widths, start=1):
         dilation = dilation_rate if stage == len(widths) else 1
         for conv in range(1, convs_per_stage + 1):
-            x = conv_bn_act(x, width, 3, dilation_rate=dilation, **knobs, name=f"block{stage}_conv{conv}")
+            block = separable_conv_block if separable and (stage, conv) != (1, 1) else conv_bn_act
+            x = block(x, width, 3, dilation_rate=dilation, **knobs, name=f"block{stage}_conv{conv}")
         x = keras.layers.MaxPooling2D(2, name=f"block{stage}_pool")(x)
         if rate_conv:
             x = keras.layers.Dropout(rate_conv, name=f"block{stage}_dropout")(x)
