@@ -58,6 +58,7 @@ __all__ = [
     "inception_module",
     "inception_net",
     "lenet5",
+    "mlp",
     "resnet",
     "residual_block",
     "separable_conv_block",
@@ -484,6 +485,40 @@ def resnet(
         kernel_regularizer=knobs["kernel_regularizer"],
     )
     return keras.Model(inputs, outputs, name=f"resnet{depth}")
+
+
+@_register
+def mlp(
+    input_shape: Shape = (28, 28, 1),
+    num_classes: int = 10,
+    *,
+    hidden: Sequence[int] = (100,),
+    activation: str = "relu",
+    kernel_initializer: str = "he_normal",
+    normalization: str = "none",
+    dropout: float = 0.0,
+    weight_decay: float = 0.0,
+    regularizer: str = "l2",
+    l1_ratio: float = 0.5,
+) -> keras.Model:
+    """A fully connected net, the lectures' first networks: Flatten -> FC ``hidden[i]`` ... -> softmax.
+
+    ``hidden=(100,)`` is the recap's 2-layer net (3072 -> 100 -> 10, here 784 -> 100 -> 10);
+    ``hidden=(4096,) * 6`` with tanh is the weight-initialisation demo. Hidden layer ``i`` is the
+    block ``fc<i>`` (``fc<i>_dense``, ``fc<i>_act``: its activations are that layer's output).
+    """
+    shape = _check_shape(input_shape, num_classes)
+    if not hidden or any(int(units) < 1 for units in hidden):
+        raise ValueError(f"hidden must list at least one positive layer width, got {hidden!r}.")
+    knobs = _knobs(activation, normalization, kernel_initializer, weight_decay, regularizer, l1_ratio)
+    inputs = keras.Input(shape=shape, name="image")
+    x = keras.layers.Flatten(name="flatten")(inputs)
+    for i, units in enumerate(hidden, start=1):
+        x = dense_block(x, int(units), dropout=dropout, **knobs, name=f"fc{i}")
+    outputs = softmax_output(
+        x, num_classes, kernel_initializer=kernel_initializer, kernel_regularizer=knobs["kernel_regularizer"]
+    )
+    return keras.Model(inputs, outputs, name="mlp")
 
 
 # ---------------------------------------------------------------- comparing architectures
