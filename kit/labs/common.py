@@ -184,3 +184,16 @@ def train_variant(out_dir: str | os.PathLike, preset: LabPreset, data, name: str
         "name": name,
     }
     return train(TrainConfig(**fields), data, Path(out_dir) / "runs" / name, verbose=0, model=builder)
+
+
+def show(path: str | os.PathLike) -> None:
+    """Show a PNG in a notebook (IPython), or print its path when run as a script."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image, display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        display(Image(filename=str(path)))
+    else:
+        print(f"picture: {path}")

@@ -39,7 +39,7 @@ def standardized_images(x: np.ndarray) -> np.ndarray:
 def layer_activations(model: keras.Model, x: np.ndarray) -> list[np.ndarray]:
     """The output of every hidden layer's activation (``fc<i>_act``) for images ``x``, in order."""
     outputs = [layer.output for layer in model.layers if layer.name.startswith("fc") and layer.name.endswith("_act")]
-    probe = keras.Model(model.inputs, outputs)
+    probe = keras.Model(model.input, outputs)
     return [keras.ops.convert_to_numpy(a) for a in probe(x, training=False)]
 
 
@@ -121,7 +121,7 @@ def run(out_dir: Path, preset: LabPreset) -> LabResult:
     collapses = all(s < 1 for s in shrink) and ratio < COLLAPSED
     saturates = deep_saturated >= SATURATED_SHARE
     numbers = (
-        f"with std {SMALL_STD} the activations' std falls from {small[0]['std']:.3f} to {small[-1]['std']:.4f} "
+        f"with std {SMALL_STD} the activations' std falls from {small[0]['std']:.3f} to {small[-1]['std']:.3g} "
         f"over {depth} layers (x{measured['small_shrink_per_layer']:.2f} per layer, theory "
         f"{measured['small_shrink_theory']:.2f}); with std {LARGE_STD}, {deep_saturated:.0%} of the units of "
         f"layers 2-{depth} are saturated (|a| > {SATURATED})"
