@@ -94,7 +94,7 @@ def run(out_dir: Path, preset: LabPreset) -> LabResult:
         explanation = (
             f"Every untrained network starts within {gap:.3f} of log(10) = {expected:.3f} "
             f"(farthest: {worst}, {losses[worst]:.3f}); scaling the output weights x{HEAD_SCALE:g} gives "
-            f"{measured['loss_cnn_mnist_head_x10']:.2f}, the kind of start step 1 is meant to catch."
+            f"{measured['loss_cnn_mnist_head_scaled']:.2f}, the kind of start step 1 is meant to catch."
         )
     else:
         verdict = "partly"
