@@ -165,13 +165,16 @@ def _format(value: Any) -> str:
 
 
 # ---------------------------------------------------------------- training a lab's variants
-def train_variant(out_dir: str | os.PathLike, preset: LabPreset, data, name: str, *, builder=None, **config: Any):
+def train_variant(
+    out_dir: str | os.PathLike, preset: LabPreset, data, name: str, *, builder=None, callbacks=None, **config: Any
+):
     """Train one variant of a lab with ``kit.train.train`` into ``out_dir/runs/<name>/``; return its ``Run``.
 
     ``config`` are ``kit.train.TrainConfig`` fields (``model``, ``model_options``, ``learning_rate``,
     ``optimizer``, ...); the preset gives ``epochs`` and ``batch_size`` unless ``config`` does.
     float32 and no precision measurement: labs compare variants, not speed.
-    ``builder``: an uncompiled Keras model (or a function returning one) instead of ``config["model"]``.
+    ``builder``: an uncompiled Keras model (or a function returning one) instead of ``config["model"]``;
+    ``callbacks``: extra Keras callbacks (e.g. ``kit.callbacks.StepEvaluation``).
     """
     from kit.train import TrainConfig, train
 
@@ -183,7 +186,9 @@ def train_variant(out_dir: str | os.PathLike, preset: LabPreset, data, name: str
         **config,
         "name": name,
     }
-    return train(TrainConfig(**fields), data, Path(out_dir) / "runs" / name, verbose=0, model=builder)
+    return train(
+        TrainConfig(**fields), data, Path(out_dir) / "runs" / name, verbose=0, model=builder, extra_callbacks=callbacks
+    )
 
 
 def show(path: str | os.PathLike) -> None:
