@@ -63,6 +63,7 @@ __all__ = [
     "residual_block",
     "separable_conv_block",
     "softmax_output",
+    "transfer_model",
     "vgg_mini",
 ]
 
@@ -519,6 +520,27 @@ def mlp(
         x, num_classes, kernel_initializer=kernel_initializer, kernel_regularizer=knobs["kernel_regularizer"]
     )
     return keras.Model(inputs, outputs, name="mlp")
+
+
+def transfer_model(
+    pretrained: keras.Model, num_classes: int, *, feature_layer: str | None = None, freeze: bool = True
+) -> keras.Model:
+    """``pretrained`` up to ``feature_layer`` (default: the layer before its classifier) + a new softmax head.
+
+    Transfer learning as the lecture puts it: keep the features learnt on a big dataset, freeze
+    them (``freeze=True``: only the new head ``transfer_predictions`` trains) and retrain the top;
+    then unfreeze (``layer.trainable = True``) and fine-tune with ~1/10 of the learning rate.
+    The new model shares the pretrained layers (and their weights) with ``pretrained``.
+    """
+    names = [layer.name for layer in pretrained.layers]
+    feature_layer = feature_layer or names[-2]
+    if feature_layer not in names:
+        raise ValueError(f"Unknown feature_layer {feature_layer!r}; valid names: {', '.join(names)}.")
+    for layer in pretrained.layers:
+        layer.trainable = not freeze
+    features = pretrained.get_layer(feature_layer).output
+    outputs = softmax_output(features, num_classes, name="transfer_predictions")
+    return keras.Model(pretrained.inputs, outputs, name=f"{pretrained.name}_transfer")
 
 
 # ---------------------------------------------------------------- comparing architectures

@@ -41,8 +41,7 @@ def run(out_dir: Path, preset: LabPreset) -> LabResult:
         monitor="val_loss",
     )
     history = run_.history
-    # the model at its last epoch (kit.train keeps the best-by-validation one: reload the end state is not
-    # possible, so the training accuracy is measured on the model kit.train returns, and from the history)
+    # kit.train returns the best epoch by validation loss: its training accuracy, beside the history's
     train_eval = evaluate(run_.model, data.x_train, data.y_train)
     perfect = history.index[history["accuracy"] >= 1.0 - 1e-9]
     first_perfect = int(history.loc[perfect[0], "epoch"]) if len(perfect) else None
