@@ -162,3 +162,43 @@ def _format(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return f"{value:.4g}"
+
+
+# ---------------------------------------------------------------- training a lab's variants
+def train_variant(
+    out_dir: str | os.PathLike, preset: LabPreset, data, name: str, *, builder=None, callbacks=None, **config: Any
+):
+    """Train one variant of a lab with ``kit.train.train`` into ``out_dir/runs/<name>/``; return its ``Run``.
+
+    ``config`` are ``kit.train.TrainConfig`` fields (``model``, ``model_options``, ``learning_rate``,
+    ``optimizer``, ...); the preset gives ``epochs`` and ``batch_size`` unless ``config`` does.
+    float32 and no precision measurement: labs compare variants, not speed.
+    ``builder``: an uncompiled Keras model (or a function returning one) instead of ``config["model"]``;
+    ``callbacks``: extra Keras callbacks (e.g. ``kit.callbacks.StepEvaluation``).
+    """
+    from kit.train import TrainConfig, train
+
+    fields = {
+        "epochs": preset.epochs,
+        "batch_size": preset.batch_size,
+        "precision": "float32",
+        "monitor": "val_accuracy",
+        **config,
+        "name": name,
+    }
+    return train(
+        TrainConfig(**fields), data, Path(out_dir) / "runs" / name, verbose=0, model=builder, extra_callbacks=callbacks
+    )
+
+
+def show(path: str | os.PathLike) -> None:
+    """Show a PNG in a notebook (IPython), or print its path when run as a script."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image, display
+    except ImportError:
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        display(Image(filename=str(path)))
+    else:
+        print(f"picture: {path}")
