@@ -21,6 +21,12 @@ from typing import Any
 import keras
 import numpy as np
 from keras import ops
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE
+from threadpoolctl import threadpool_limits
+
+from kit.errors import check_name
+from kit.figures import new_figure, save_figure
 
 __all__ = [
     "conv_layers",
@@ -230,18 +236,12 @@ def grad_cam(
 # --------------------------------------------------------------------------- embeddings
 def embed(values: np.ndarray, method: str = "tsne", *, seed: int = 0) -> np.ndarray:
     """(N, D) -> (N, 2) with scikit-learn's t-SNE (``tsne``, PCA-initialised) or PCA (``pca``)."""
-    from sklearn.decomposition import PCA
-    from sklearn.manifold import TSNE
-
-    if method not in EMBEDDINGS:
-        raise ValueError(f"Unknown embedding method {method!r}; valid names: {', '.join(EMBEDDINGS)}.")
+    check_name("embedding method", method, EMBEDDINGS)
     values = np.asarray(values, dtype="float32").reshape(len(values), -1)
     if len(values) < 3:
         raise ValueError(f"an embedding needs at least 3 points; got {len(values)}.")
     if method == "pca":
         return PCA(n_components=2, random_state=seed).fit_transform(values)
-    from threadpoolctl import threadpool_limits
-
     perplexity = float(min(30.0, (len(values) - 1) / 3))
     # One BLAS/OpenMP thread: beside Keras' own thread pools, t-SNE's threads fight for the cores
     # (200 points took 34 s with the default threads against 2 s with one, on the 2-core CPU).
@@ -250,19 +250,6 @@ def embed(values: np.ndarray, method: str = "tsne", *, seed: int = 0) -> np.ndar
 
 
 # --------------------------------------------------------------------------- pictures
-def _figure(width: float, height: float):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
-
-
-def _save(figure, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110, format="png")
-    return path
-
-
 def _grid(n: int, columns: int) -> tuple[int, int]:
     columns = max(1, min(columns, n))
     return int(np.ceil(n / columns)), columns
@@ -272,7 +259,7 @@ def plot_filters(kernels: np.ndarray, path: str | Path, *, title: str = "first-l
     """Each filter (n, h, w, c) as a small grey image, own colour scale centred on 0 (blue < 0 < red)."""
     kernels = np.asarray(kernels)
     rows, cols = _grid(len(kernels), 8)
-    figure = _figure(1.1 * cols, 1.1 * rows + 0.4)
+    figure = new_figure(1.1 * cols, 1.1 * rows + 0.4)
     axes = figure.subplots(rows, cols, squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.set_axis_off()
@@ -282,7 +269,7 @@ def plot_filters(kernels: np.ndarray, path: str | Path, *, title: str = "first-l
             ax.imshow(w, cmap="bwr", vmin=-limit, vmax=limit)
             ax.set_title(str(i), fontsize=7)
     figure.suptitle(title)
-    return _save(figure, path)
+    return save_figure(figure, path, dpi=110)
 
 
 def plot_activation_maps(image: np.ndarray, maps: np.ndarray, path: str | Path, *, title: str = "") -> Path:
@@ -290,7 +277,7 @@ def plot_activation_maps(image: np.ndarray, maps: np.ndarray, path: str | Path, 
     maps = np.asarray(maps)
     n = maps.shape[-1] + 1
     rows, cols = _grid(n, 9)
-    figure = _figure(1.1 * cols, 1.1 * rows + 0.4)
+    figure = new_figure(1.1 * cols, 1.1 * rows + 0.4)
     axes = figure.subplots(rows, cols, squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.set_axis_off()
@@ -301,7 +288,7 @@ def plot_activation_maps(image: np.ndarray, maps: np.ndarray, path: str | Path, 
             ax.imshow(maps[..., i - 1], cmap="viridis")
             ax.set_title(str(i - 1), fontsize=7)
     figure.suptitle(title or "activation maps")
-    return _save(figure, path)
+    return save_figure(figure, path, dpi=110)
 
 
 def plot_grad_cam(
@@ -309,7 +296,7 @@ def plot_grad_cam(
 ) -> Path:
     """Images with their Grad-CAM heatmap laid over them (jet, half transparent), one caption each."""
     rows, cols = _grid(len(images), 8)
-    figure = _figure(1.5 * cols, 1.7 * rows + 0.4)
+    figure = new_figure(1.5 * cols, 1.7 * rows + 0.4)
     axes = figure.subplots(rows, cols, squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.set_axis_off()
@@ -318,14 +305,14 @@ def plot_grad_cam(
             ax.imshow(heatmaps[i], cmap="jet", alpha=0.45, vmin=0, vmax=1)
             ax.set_title(captions[i], fontsize=6)
     figure.suptitle(title)
-    return _save(figure, path)
+    return save_figure(figure, path, dpi=110)
 
 
 def plot_embedding(
     points: np.ndarray, labels: np.ndarray, class_names: Sequence[str], path: str | Path, *, title: str = ""
 ) -> Path:
     """2-D points coloured by class (tab10), with a legend of class names."""
-    figure = _figure(7, 6)
+    figure = new_figure(7, 6)
     ax = figure.add_subplot()
     for c, name in enumerate(class_names):
         chosen = np.asarray(labels) == c
@@ -334,4 +321,4 @@ def plot_embedding(
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title)
-    return _save(figure, path)
+    return save_figure(figure, path, dpi=110)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kit.labs.common import LabPreset, lab_data
+from kit.train import TrainConfig, train
 
 MODEL = "cnn_mnist"
 EPOCHS = 3  # quick; smoke trains the preset's epochs
@@ -18,7 +19,6 @@ BATCH_SIZE = 64
 
 def trained_cnn(out_dir: Path, preset: LabPreset):
     """(kit.train.Run, data): the homework CNN trained on ``lab_data(preset)``, evaluated on its test subset."""
-    from kit.train import TrainConfig, train
 
     data = lab_data(preset)
     config = TrainConfig(

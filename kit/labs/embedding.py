@@ -13,7 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import silhouette_samples, silhouette_score
+from sklearn.model_selection import cross_val_score
+from sklearn.neighbors import KNeighborsClassifier
 
+from kit import visualize
+from kit.labs._trained_cnn import trained_cnn
 from kit.labs.common import LabPreset, LabResult, figure, save_figure
 
 NAME = "embedding"
@@ -28,13 +33,6 @@ UPPER_BODY = ("T-shirt/top", "Pullover", "Coat", "Shirt")  # the classes the hom
 
 
 def run(out_dir: Path, preset: LabPreset) -> LabResult:
-    from sklearn.metrics import silhouette_samples, silhouette_score
-    from sklearn.model_selection import cross_val_score
-    from sklearn.neighbors import KNeighborsClassifier
-
-    from kit import visualize
-    from kit.labs._trained_cnn import trained_cnn
-
     trained, data = trained_cnn(out_dir, preset)
     n = min(preset.pick(smoke=len(data.y_test), quick=POINTS), len(data.y_test))
     x, y = data.x_test[:n], data.y_test[:n]

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kit.evaluate import ensemble
 from kit.labs.common import LabPreset, LabResult, figure, lab_data, save_figure
+from kit.train import TrainConfig, train
 
 NAME = "ensemble"
 LECTURE = "Training networks, part 2"
@@ -28,9 +30,6 @@ ABOUT = (0.01, 0.03)  # "about 2 %": a gain between one and three points of accu
 
 
 def run(out_dir: Path, preset: LabPreset) -> LabResult:
-    from kit.evaluate import ensemble
-    from kit.train import TrainConfig, train
-
     data = lab_data(preset)
     members = []
     for seed in range(preset.pick(smoke=2, quick=MEMBERS)):

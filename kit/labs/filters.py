@@ -13,7 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
+from kit import models, visualize
+from kit.labs._trained_cnn import MODEL, trained_cnn
 from kit.labs.common import LabPreset, LabResult
 
 NAME = "filters"
@@ -32,7 +35,6 @@ def edge_likeness(maps: np.ndarray, images: np.ndarray) -> tuple[np.ndarray, np.
     ``maps``: (N, h, w, filters) of a 'valid' convolution of (N, H, W, 1) ``images``; the image
     is cropped to the maps' centre. A dead filter (constant output) gets 0 for both.
     """
-    from scipy import ndimage
 
     crop_y = (images.shape[1] - maps.shape[1]) // 2
     crop_x = (images.shape[2] - maps.shape[2]) // 2
@@ -53,9 +55,6 @@ def edge_likeness(maps: np.ndarray, images: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def run(out_dir: Path, preset: LabPreset) -> LabResult:
-    from kit import models, visualize
-    from kit.labs._trained_cnn import MODEL, trained_cnn
-
     trained, data = trained_cnn(out_dir, preset)
     untrained = models.build(MODEL)  # the same architecture at its initial weights (seed set by the lab runner)
     images = data.x_test[: preset.pick(smoke=20, quick=IMAGES)]

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kit import visualize
+from kit.labs._trained_cnn import trained_cnn
 from kit.labs.common import LabPreset, LabResult
 
 NAME = "grad-cam"
@@ -37,9 +39,6 @@ def heat_on_object(heatmaps: np.ndarray, images: np.ndarray) -> tuple[np.ndarray
 
 
 def run(out_dir: Path, preset: LabPreset) -> LabResult:
-    from kit import visualize
-    from kit.labs._trained_cnn import trained_cnn
-
     trained, data = trained_cnn(out_dir, preset)
     evaluation = trained.evaluation
     names = data.class_names

@@ -12,7 +12,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
+
 from kit.labs.common import LabPreset, LabResult, figure, lab_data, save_figure
+from kit.schedules import make_schedule, values
+from kit.train import TrainConfig, train
 
 NAME = "lr-schedules"
 LECTURE = "Training networks, part 2"
@@ -40,8 +44,6 @@ TOLERANCE = 0.005  # accuracy: "among the best" within half a point
 
 
 def run(out_dir: Path, preset: LabPreset) -> LabResult:
-    from kit.train import TrainConfig, train
-
     data = lab_data(preset)
     epochs = preset.pick(smoke=2, quick=EPOCHS)
     configs, histories = {}, {}
@@ -95,10 +97,6 @@ def run(out_dir: Path, preset: LabPreset) -> LabResult:
 
 
 def _plot(configs: dict, histories: dict, steps_per_epoch: int, path: Path) -> str:
-    import numpy as np
-
-    from kit.schedules import make_schedule, values
-
     fig, (lr_ax, acc_ax) = figure(10, 4, ncols=2)
     for label, config in configs.items():
         schedule = make_schedule(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kit.labs.common import LabPreset, LabResult, figure, lab_data, save_figure
+from kit.train import TrainConfig, train
 
 NAME = "optimizers"
 LECTURE = "Training networks, part 2"
@@ -38,8 +39,6 @@ TOLERANCE = 0.01  # accuracy: "as good as the best" within one point
 
 
 def run(out_dir: Path, preset: LabPreset) -> LabResult:
-    from kit.train import TrainConfig, train
-
     data = lab_data(preset)
     epochs = preset.pick(smoke=preset.epochs, quick=EPOCHS)
     histories = {}

@@ -13,6 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from kit.labs.common import LabPreset, LabResult, figure, lab_data, save_figure
+from kit.train import TrainConfig
+from kit.tune import search
 
 NAME = "random-vs-grid"
 LECTURE = "Training networks, part 2"
@@ -41,9 +43,6 @@ TIE = 0.005  # macro-F1 differences below this are a tie at nine trials
 
 
 def run(out_dir: Path, preset: LabPreset) -> LabResult:
-    from kit.train import TrainConfig
-    from kit.tune import search
-
     data = lab_data(preset)
     base = TrainConfig(
         name="lenet5",

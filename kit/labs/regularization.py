@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kit.evaluate import evaluate
 from kit.labs.common import LabPreset, LabResult, figure, lab_data, save_figure
+from kit.train import TrainConfig, train
 
 NAME = "regularization"
 LECTURE = "Training networks, part 2"
@@ -36,9 +38,6 @@ SMOKE_RUNS = ("none", "dropout")  # smoke checks the wiring with two of the runs
 
 
 def run(out_dir: Path, preset: LabPreset) -> LabResult:
-    from kit.evaluate import evaluate
-    from kit.train import TrainConfig, train
-
     data = lab_data(preset, train=preset.pick(smoke=preset.train, quick=TRAIN_SIZE))
     results = {}
     for label in preset.pick(smoke=SMOKE_RUNS, quick=tuple(RUNS)):

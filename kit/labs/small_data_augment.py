@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from kit.labs.common import LabPreset, LabResult, figure, lab_data, save_figure
+from kit.train import TrainConfig, train
 
 NAME = "small-data-augment"
 LECTURE = "Training networks, part 2"
@@ -32,8 +35,6 @@ NOISE = 0.005  # a gain below half a point of test accuracy is no gain (one run,
 
 
 def run(out_dir: Path, preset: LabPreset) -> LabResult:
-    from kit.train import TrainConfig, train
-
     size = {
         subset: preset.pick(smoke=(preset.train // (3 if subset == "small" else 1), preset.epochs), quick=quick)
         for subset, quick in SIZES.items()
@@ -94,8 +95,6 @@ def run(out_dir: Path, preset: LabPreset) -> LabResult:
 
 
 def _plot(accuracy: dict, size: dict, path: Path) -> str:
-    import numpy as np
-
     fig, ax = figure(7, 4)
     labels = list(AUGMENTATIONS)
     x = np.arange(2)

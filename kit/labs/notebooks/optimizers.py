@@ -19,7 +19,8 @@ sys.path.insert(0, str(ROOT))
 from kit import labs
 from kit.labs import optimizers as lab
 from kit.labs.common import get_preset, lab_data, show
-from kit.train import OPTIMIZERS, TrainConfig, train
+from kit.optimizers import OPTIMIZERS
+from kit.train import TrainConfig, train
 
 PRESET = get_preset(os.environ.get("KIT_NOTEBOOK_PRESET", "quick"))
 OUT = Path(os.environ.get("KIT_NOTEBOOK_OUT", ROOT / "runs" / "labs")) / lab.NAME
