@@ -91,9 +91,16 @@ def run(out_dir: Path, preset: LabPreset) -> LabResult:
         )
     else:
         verdict = "disagrees"
+        at_edge = best_lr["grid"] in (min(SPACES["grid"]["learning_rate"]), max(SPACES["grid"]["learning_rate"]))
+        why = (
+            f"the best learning rate for such short runs lies at the edge of the range ({best_lr['grid']:g}), "
+            "which the grid tries exactly and random samples only approach"
+            if at_edge
+            else "one of its three learning rates happened to sit near the best"
+        )
         explanation = (
-            f"The grid wins this single draw ({text}): one of its three learning rates happened to sit near "
-            "the best, and random search's advantage is only in expectation over many searches."
+            f"The grid wins this single draw ({text}): {why}; random search's advantage holds in expectation, "
+            "when the best value is inside the range."
         )
     return LabResult(measured=measured, verdict=verdict, explanation=explanation, pictures=[picture])
 
