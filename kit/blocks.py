@@ -16,6 +16,7 @@ from typing import Union
 
 import keras
 
+from kit.errors import check_name
 from kit.layers import (
     activation_layer,
     canonical_activation,
@@ -202,8 +203,7 @@ def classifier_head(
         "max": keras.layers.GlobalMaxPooling2D,
         "flatten": keras.layers.Flatten,
     }
-    if pooling not in choices:
-        raise ValueError(f"Unknown pooling {pooling!r}; valid names: {', '.join(sorted(choices))}.")
+    check_name("pooling", pooling, sorted(choices))
     x = choices[pooling](name=f"{name}_{pooling}pool" if pooling != "flatten" else f"{name}_flatten")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name=f"{name}_dropout")(x)

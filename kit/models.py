@@ -43,6 +43,7 @@ from kit.blocks import (  # re-exported: kit.models.inception_module etc.
     separable_conv_block,
     softmax_output,
 )
+from kit.errors import check_options
 from kit.layers import Maxout  # noqa: F401  (registers the custom layer for safe-mode loading)
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "inception_net",
     "lenet5",
     "mlp",
+    "params_and_flops",
     "resnet",
     "residual_block",
     "separable_conv_block",
@@ -90,9 +92,7 @@ def build(name: str, *, input_shape: Shape = (28, 28, 1), num_classes: int = 10,
     key = kl.check_name("model", name, tuple(_REGISTRY))
     builder = _REGISTRY[key]
     valid = [p for p in inspect.signature(builder).parameters if p not in ("input_shape", "num_classes")]
-    for option in options:
-        if option not in valid:
-            raise ValueError(f"Unknown option {option!r} for model {key!r}; valid options: {', '.join(sorted(valid))}.")
+    check_options(f"model {key!r}", options, valid)
     return builder(input_shape=input_shape, num_classes=num_classes, **options)
 
 
@@ -598,6 +598,11 @@ def _layer_flops(layer) -> int:
 def count_flops(model: keras.Model) -> int:
     """Multiply-adds per image of the model's conv and dense layers (the usual "FLOPs" of papers)."""
     return sum(_layer_flops(layer) for layer in _flat_layers(model))
+
+
+def params_and_flops(model: keras.Model) -> tuple[int, int]:
+    """(parameters, multiply-adds per image): what a model costs, as metrics.json and reports give it."""
+    return int(model.count_params()), int(count_flops(model))
 
 
 def describe(model: keras.Model, *, by: str = "layer") -> pd.DataFrame:

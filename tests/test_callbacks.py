@@ -81,7 +81,7 @@ def test_standard_callbacks_are_keras_own_configured(tmp_path, small_fashion_mni
         y_val=data.y_val,
         images_per_epoch=100,
         monitor="val_macro_f1",
-        early_stopping=3,
+        patience=3,
         resume=True,
         best_so_far=0.8,
     )

@@ -65,7 +65,7 @@ def stub_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def hw():
-    from kit.runner import load_homework
+    from kit.homework import load_homework
 
     return load_homework(SOLUTION / "homework.py")
 
@@ -158,7 +158,7 @@ def test_stubs_report_every_missing_step_and_exit_cleanly(stub_run):
 
 
 def test_impl_resolution(tmp_path):
-    from kit.runner import default_impl, resolve_impl
+    from kit.homework import default_impl, resolve_impl
 
     assert default_impl() == "solutions"
     assert resolve_impl() == resolve_impl("solutions") == (SOLUTION / "homework.py").resolve()
@@ -171,7 +171,7 @@ def test_impl_resolution(tmp_path):
 
 def test_step_log_turns_unwritten_and_broken_functions_into_messages(tmp_path):
     from kit.errors import KitError
-    from kit.runner import MISSING, StepLog, load_homework
+    from kit.homework import MISSING, StepLog, load_homework
 
     (tmp_path / "homework.py").write_text(
         "def dataset_summary(x, y, names):\n    raise NotImplementedError('hint')\n"

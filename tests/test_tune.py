@@ -84,7 +84,7 @@ def test_space_to_keras_tuner_hyperparameters():
     space = tune.SearchSpace(
         {
             "learning_rate": ["log", 1e-4, 1e-2],
-            "early_stopping": [None, 2],
+            "patience": [None, 2],
             "augmentation": ["", "flip,translate"],
             "label_smoothing": [0, 0.1],
             "optimizer_options.weight_decay": {"sampling": "log", "min": 1e-5, "max": 1e-3},
@@ -95,7 +95,7 @@ def test_space_to_keras_tuner_hyperparameters():
     values = space.sample(hp)
     assert isinstance(hp._hps["learning_rate"][0], keras_tuner.engine.hyperparameters.Float)
     assert hp._hps["learning_rate"][0].sampling == "log"
-    assert values["early_stopping"] is None  # JSON-encoded choice, decoded back
+    assert values["patience"] is None  # JSON-encoded choice, decoded back
     assert values["label_smoothing"] == 0.0 and math.isclose(values["optimizer_options.weight_decay"], 1e-5)
     config = tune.apply(_base(), values)
     assert config.optimizer_options == {"weight_decay": values["optimizer_options.weight_decay"]}
