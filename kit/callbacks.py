@@ -11,6 +11,8 @@ what Keras lacks:
   remembering it fired, so ``kit.train`` can tell the user the lecture's hint (``LOSS_EXPLODED``);
 - ``EpochTimer``: seconds per epoch and training images per second (throughput);
 - ``LearningRateLogger``: the optimizer's current learning rate (schedules included) per epoch;
+- ``StopAtTarget``: stop as soon as a logged metric reaches a target (recipe step 2: training
+  accuracy 100 % on a tiny sample; Keras' ``EarlyStopping`` stops on a plateau, not on a target);
 - ``StepEvaluation``: loss and error on a fixed sample every few steps (curves finer than an
   epoch, e.g. Krizhevsky's "steps to 25 % training error");
 - ``lr_find``: the LR range test of the lecture's hyperparameter recipe, step 3 (Smith 2017,
@@ -161,6 +163,23 @@ class LearningRateLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is not None and self.model.optimizer is not None:
             logs["learning_rate"] = current_learning_rate(self.model.optimizer)
+
+
+class StopAtTarget(keras.callbacks.Callback):
+    """Stop training at the end of the first epoch whose ``monitor`` reaches ``target`` (``.reached_epoch``)."""
+
+    def __init__(self, monitor: str = "accuracy", target: float = 1.0, mode: str = "max"):
+        super().__init__()
+        self.monitor, self.target, self.mode = monitor, float(target), mode
+        self.reached_epoch: int | None = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            return
+        if (value >= self.target) if self.mode == "max" else (value <= self.target):
+            self.reached_epoch = epoch + 1
+            self.model.stop_training = True
 
 
 class StepEvaluation(keras.callbacks.Callback):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -40,7 +41,7 @@ def test_lab_result_refuses_bad_values():
         LabResult(measured={"x": 1.0}, verdict="maybe", explanation="-")
     with pytest.raises(ValueError, match="plain numbers"):
         LabResult(measured={"x": [1.0]}, verdict="agrees", explanation="-")
-    with pytest.raises(ValueError, match="valid names: quick, smoke"):
+    with pytest.raises(ValueError, match="valid names: smoke, quick"):
         get_preset("full")
 
 
@@ -73,3 +74,15 @@ def test_cli_runs_a_lab_and_all_writes_an_index(capsys, tmp_path):
     text = index.read_text()
     assert "[initial-loss](initial-loss/README.md)" in text
     assert (tmp_path / "all" / "initial-loss" / "result.json").is_file()
+
+
+NOTEBOOKS = Path(labs.__file__).parent / "notebooks"
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_every_lab_has_a_percent_format_notebook(name):
+    source = NOTEBOOKS / f"{name.replace('-', '_')}.py"
+    assert source.is_file(), f"lab {name} has no notebook {source}"
+    text = source.read_text(encoding="utf-8")
+    assert text.startswith("# %% [markdown]") and f"`{name}`" in text.splitlines()[1]
+    assert "labs.run(lab.NAME" in text  # ends with the lab itself, as the CLI runs it

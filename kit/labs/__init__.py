@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from types import ModuleType
 
+from kit.errors import check_name
 from kit.labs.common import PRESETS, README_FILE, LabResult, claim_text, get_preset, write_result
 
 _NOT_LABS = {"common"}
@@ -40,9 +41,9 @@ def available() -> list[str]:
 def get(name: str) -> ModuleType:
     """The lab's module by name (``initial-loss`` or ``initial_loss``); unknown -> ``ValueError`` listing the labs."""
     modules = _module_names()
-    key = str(name).strip().lower().replace("_", "-")
+    key = name.strip().lower().replace("_", "-") if isinstance(name, str) else name
     if key not in modules:
-        raise ValueError(f"Unknown lab {name!r}; valid names: {', '.join(sorted(modules))} (or 'all').")
+        check_name("lab", name, sorted(modules))  # raises, listing the labs
     return importlib.import_module(modules[key])
 
 
@@ -100,13 +101,15 @@ def command(args) -> int:
         return 0
     if not args.name:
         raise ValueError(f"Name a lab to run, 'all', or --list; valid names: {', '.join(available())}.")
+    name = args.name.strip().lower().replace("_", "-")
+    check_name("lab", name, [*available(), "all"])
     if not args.out:
         raise ValueError("Give --out DIR: the folder for the lab's result.json, README.md and pictures.")
-    if args.name == "all":
+    if name == "all":
         index = run_all(args.out, args.preset)
         print(index.read_text(encoding="utf-8"))
         return 1 if "| error: " in index.read_text(encoding="utf-8") else 0
-    payload = run(args.name, args.out, args.preset)
+    payload = run(name, args.out, args.preset)
     print(f"{payload['lab']}: {payload['verdict']} ({payload['seconds']:.0f} s). {payload['explanation']}")
     print(f"measured: {payload['measured']}")
     print(f"wrote {Path(args.out) / 'result.json'} and {Path(args.out) / README_FILE}")

@@ -8,7 +8,6 @@ and at least one PNG, all in the lab's output folder.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 from dataclasses import dataclass, field
@@ -16,12 +15,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from kit.layers import check_name
+from kit import figures
+from kit.errors import check_name
+from kit.files import write_json
 
 VERDICTS = ("agrees", "disagrees", "partly")
 RESULT_FILE = "result.json"
 README_FILE = "README.md"
-_DPI = 110
 
 
 @dataclass
@@ -83,7 +83,7 @@ def get_preset(preset: str | LabPreset) -> LabPreset:
     """A preset by name (``smoke`` or ``quick``), or the given one unchanged."""
     if isinstance(preset, LabPreset):
         return preset
-    return PRESETS[check_name("lab preset", preset, tuple(PRESETS))]
+    return PRESETS[check_name("lab preset", preset, PRESETS, normalize=True)]
 
 
 def lab_data(preset: LabPreset, *, train: int | None = None, seed: int = 0, data_dir=None):
@@ -94,21 +94,16 @@ def lab_data(preset: LabPreset, *, train: int | None = None, seed: int = 0, data
     return data.subset(train=train or preset.train, val=preset.val, test=preset.test, seed=seed)
 
 
-# ---------------------------------------------------------------- figures (matplotlib Figure, Agg canvas)
+# ---------------------------------------------------------------- figures (kit.figures: no pyplot state)
 def figure(width: float = 6.0, height: float = 4.0, **subplots: Any):
-    """A ``(fig, axes)`` pair on an Agg figure: pyplot's global backend is never touched."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), layout="constrained")
-    return fig, fig.subplots(**subplots) if subplots else fig.subplots()
+    """A ``(fig, axes)`` pair from ``kit.figures.new_figure``; ``subplots`` go to ``Figure.subplots``."""
+    fig = figures.new_figure(width, height)
+    return fig, fig.subplots(**subplots)
 
 
 def save_figure(fig, path: str | os.PathLike) -> str:
-    """Write ``fig`` as PNG to ``path``; return the file's name (for ``LabResult.pictures``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=_DPI, format="png")
-    return path.name
+    """Write ``fig`` as PNG to ``path`` (``kit.figures.save_figure``); return the file's name for ``pictures``."""
+    return figures.save_figure(fig, path).name
 
 
 # ---------------------------------------------------------------- the lab's files
@@ -132,9 +127,7 @@ def write_result(out_dir: str | os.PathLike, lab: ModuleType, result: LabResult,
         "seconds": round(float(seconds), 1),
         "pictures": pictures,
     }
-    tmp = out_dir / (RESULT_FILE + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(out_dir / RESULT_FILE)
+    write_json(out_dir / RESULT_FILE, payload)
     (out_dir / README_FILE).write_text(readme_text(payload), encoding="utf-8")
     return payload
 
