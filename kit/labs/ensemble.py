@@ -12,8 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kit.evaluate import ensemble
-from kit.labs.common import LabPreset, LabResult, figure, lab_data, save_figure
-from kit.train import TrainConfig, train
+from kit.labs.common import LabPreset, LabResult, figure, lab_data, save_figure, train_variant
 
 NAME = "ensemble"
 LECTURE = "Training networks, part 2"
@@ -33,17 +32,18 @@ def run(out_dir: Path, preset: LabPreset) -> LabResult:
     data = lab_data(preset)
     members = []
     for seed in range(preset.pick(smoke=2, quick=MEMBERS)):
-        config = TrainConfig(
-            name=f"member_{seed}",
+        run = train_variant(
+            out_dir,
+            preset,
+            data,
+            f"member_{seed}",
             model=MODEL,
             model_options=MODEL_OPTIONS,
             epochs=preset.pick(smoke=preset.epochs, quick=EPOCHS),
             batch_size=BATCH_SIZE,
-            precision="float32",
-            monitor="val_accuracy",
             seed=seed,
         )
-        members.append(train(config, data, out=out_dir / "runs" / f"member_{seed}", verbose=0))
+        members.append(run)
     singles = [float(member.evaluation.accuracy) for member in members]
     probabilities = [member.evaluation.probabilities for member in members]
     by_size = [

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kit.labs.common import LabPreset, LabResult, figure, lab_data, save_figure
+from kit.labs.common import LabPreset, LabResult, figure, lab_data, save_figure, train_variant
 from kit.schedules import make_schedule, values
-from kit.train import TrainConfig, train
 
 NAME = "lr-schedules"
 LECTURE = "Training networks, part 2"
@@ -49,8 +48,11 @@ def run(out_dir: Path, preset: LabPreset) -> LabResult:
     configs, histories = {}, {}
     for label in preset.pick(smoke=SMOKE_RUNS, quick=tuple(RUNS)):
         schedule, warmup_epochs = RUNS[label]
-        configs[label] = TrainConfig(
-            name=label,
+        run = train_variant(
+            out_dir,
+            preset,
+            data,
+            label,
             model=MODEL,
             model_options=MODEL_OPTIONS,
             optimizer=OPTIMIZER,
@@ -59,11 +61,8 @@ def run(out_dir: Path, preset: LabPreset) -> LabResult:
             warmup_epochs=warmup_epochs,
             epochs=epochs,
             batch_size=BATCH_SIZE,
-            precision="float32",
-            monitor="val_accuracy",
-            seed=0,
         )
-        histories[label] = train(configs[label], data, out=out_dir / "runs" / label, verbose=0).history
+        configs[label], histories[label] = run.config, run.history
     steps_per_epoch = math.ceil(len(data.y_train) / BATCH_SIZE)
     picture = _plot(configs, histories, steps_per_epoch, out_dir / "lr_schedules.png")
 

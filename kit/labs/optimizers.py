@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kit.labs.common import LabPreset, LabResult, figure, lab_data, save_figure
-from kit.train import TrainConfig, train
+from kit.labs.common import LabPreset, LabResult, figure, lab_data, save_figure, train_variant
 
 NAME = "optimizers"
 LECTURE = "Training networks, part 2"
@@ -44,8 +43,11 @@ def run(out_dir: Path, preset: LabPreset) -> LabResult:
     histories = {}
     for label in preset.pick(smoke=SMOKE_RUNS, quick=tuple(RUNS)):
         optimizer, learning_rate, schedule = RUNS[label]
-        config = TrainConfig(
-            name=label,
+        run = train_variant(
+            out_dir,
+            preset,
+            data,
+            label,
             model=MODEL,
             model_options=MODEL_OPTIONS,
             optimizer=optimizer,
@@ -53,11 +55,8 @@ def run(out_dir: Path, preset: LabPreset) -> LabResult:
             schedule=schedule,
             epochs=epochs,
             batch_size=BATCH_SIZE,
-            precision="float32",
-            monitor="val_accuracy",
-            seed=0,
         )
-        histories[label] = train(config, data, out=out_dir / "runs" / label, verbose=0).history
+        histories[label] = run.history
     picture = _plot(histories, out_dir / "optimizers.png")
 
     final = {label: float(h["val_accuracy"].iloc[-1]) for label, h in histories.items()}

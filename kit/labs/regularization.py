@@ -13,8 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kit.evaluate import evaluate
-from kit.labs.common import LabPreset, LabResult, figure, lab_data, save_figure
-from kit.train import TrainConfig, train
+from kit.labs.common import LabPreset, LabResult, figure, lab_data, save_figure, train_variant
 
 NAME = "regularization"
 LECTURE = "Training networks, part 2"
@@ -42,8 +41,11 @@ def run(out_dir: Path, preset: LabPreset) -> LabResult:
     results = {}
     for label in preset.pick(smoke=SMOKE_RUNS, quick=tuple(RUNS)):
         options, augmentation = RUNS[label]
-        config = TrainConfig(
-            name=label,
+        trained = train_variant(
+            out_dir,
+            preset,
+            data,
+            label,
             model=MODEL,
             model_options={**BASE_OPTIONS, **options},
             augmentation=augmentation,
@@ -51,11 +53,7 @@ def run(out_dir: Path, preset: LabPreset) -> LabResult:
             learning_rate=1e-3,
             epochs=preset.pick(smoke=preset.epochs, quick=EPOCHS),
             batch_size=BATCH_SIZE,
-            precision="float32",
-            monitor="val_accuracy",
-            seed=0,
         )
-        trained = train(config, data, out=out_dir / "runs" / label, verbose=0)
         # The last epoch's model, not the best checkpoint: the gap at the end of training is the point.
         train_accuracy = evaluate(trained.model, data.x_train, data.y_train).accuracy
         val_accuracy = evaluate(trained.model, data.x_val, data.y_val).accuracy

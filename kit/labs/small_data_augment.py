@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kit.labs.common import LabPreset, LabResult, figure, lab_data, save_figure
-from kit.train import TrainConfig, train
+from kit.labs.common import LabPreset, LabResult, figure, lab_data, save_figure, train_variant
 
 NAME = "small-data-augment"
 LECTURE = "Training networks, part 2"
@@ -47,8 +46,11 @@ def run(out_dir: Path, preset: LabPreset) -> LabResult:
         data = lab_data(preset, train=size[subset][0])
         for label in labels:
             augmentation = AUGMENTATIONS[label]
-            config = TrainConfig(
-                name=f"{subset}_{label}",
+            trained = train_variant(
+                out_dir,
+                preset,
+                data,
+                f"{subset}_{label}",
                 model=MODEL,
                 model_options=MODEL_OPTIONS,
                 augmentation=augmentation,
@@ -56,11 +58,7 @@ def run(out_dir: Path, preset: LabPreset) -> LabResult:
                 learning_rate=1e-3,
                 epochs=size[subset][1],
                 batch_size=BATCH_SIZE,
-                precision="float32",
-                monitor="val_accuracy",
-                seed=0,
             )
-            trained = train(config, data, out=out_dir / "runs" / f"{subset}_{label}", verbose=0)
             accuracy[subset, label] = float(trained.evaluation.accuracy)  # best epoch by validation
     picture = _plot(accuracy, size, out_dir / "small_data_augment.png")
 
