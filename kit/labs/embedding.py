@@ -1,7 +1,7 @@
 """Lab ``embedding``: the penultimate layer's features of a trained CNN, in 2-D, coloured by class.
 
-What a classifier learns is a representation in which a linear layer can separate the classes
-(lecture "Deep learning: basics": the layers before softmax learn the features). The homework's
+Lecture "Deep learning: basics": deep learning starts from raw data (low-level features) and
+forms the feature description of the objects itself. The homework's
 CNN is trained briefly; the 128 features of its last hidden layer (``kit.visualize.features``)
 for test images are embedded in 2-D with t-SNE (scikit-learn), beside the same embedding of
 the raw pixels. Numbers: the silhouette score of the classes (scikit-learn) and the accuracy of
@@ -24,8 +24,8 @@ from kit.labs.common import LabPreset, LabResult, figure, save_figure
 NAME = "embedding"
 LECTURE = "Deep learning: basics"
 CLAIM = (
-    "A trained network's hidden layers learn features: in the penultimate layer's feature space the "
-    "classes form separate clusters, which the final softmax layer separates linearly."
+    "Deep learning works on the raw data (low-level features) and forms the objects' feature description "
+    "itself: in a trained network's penultimate layer the classes form separate clusters."
 )
 
 POINTS = 2000  # quick: test images embedded; smoke: the preset's test set (200)
