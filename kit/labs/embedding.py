@@ -1,11 +1,11 @@
 """Lab ``embedding``: the penultimate layer's features of a trained CNN, in 2-D, coloured by class.
 
 Lecture "Deep learning: basics": deep learning starts from raw data (low-level features) and
-forms the feature description of the objects itself. The homework's
-CNN is trained briefly; the 128 features of its last hidden layer (``kit.visualize.features``)
-for test images are embedded in 2-D with t-SNE (scikit-learn), beside the same embedding of
-the raw pixels. Numbers: the silhouette score of the classes (scikit-learn) and the accuracy of
-a 5-nearest-neighbour classifier (5-fold cross-validation), in feature space against pixel space.
+forms the feature description of the objects itself. The homework's CNN is trained briefly;
+the 128 features of its last hidden layer (``kit.visualize.features``) for test images are
+embedded in 2-D with t-SNE (scikit-learn), beside the same embedding of the raw pixels.
+Numbers: the silhouette score of the classes (scikit-learn) and the accuracy of a
+5-nearest-neighbour classifier (5-fold cross-validation), in feature space against pixel space.
 """
 
 from __future__ import annotations

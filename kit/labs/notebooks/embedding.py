@@ -1,8 +1,8 @@
 # %% [markdown]
 # # Lab `embedding`: the penultimate layer's features in 2-D
 #
-# **The lecture** ("Deep learning: basics"): the hidden layers learn features, and the final softmax
-# layer separates the classes linearly in them. t-SNE (scikit-learn) draws the 128 features of the
+# **The lecture** ("Deep learning: basics"): deep learning works on the raw data (low-level features)
+# and forms the objects' feature description itself. t-SNE (scikit-learn) draws the 128 features of the
 # homework CNN's last hidden layer in 2-D, beside the raw pixels.
 #
 # As a script: `KIT_NOTEBOOK_PRESET=smoke python kit/labs/notebooks/embedding.py` (under a minute).
