@@ -133,9 +133,9 @@ def run(out_dir: Path, preset: LabPreset) -> LabResult:
     else:
         verdict = "disagrees"
         explanation = (
-            f"The heat is not concentrated on the object: {text}. It sits on the silhouette: "
+            f"The heat is not concentrated on the object: {text}. It leans towards the outline: "
             f"{100 * measured['heat_on_outline_correct']:.0f} % of it lies within {OUTLINE} pixels of the garment's "
-            f"edge, a band covering {100 * measured['outline_area_correct']:.0f} % of the image; "
-            "the network reads the shape, partly from the background beside the edge."
+            f"edge, a band covering {100 * measured['outline_area_correct']:.0f} % of the image "
+            f"(x{measured['heat_on_outline_correct'] / measured['outline_area_correct']:.2f})."
         )
     return LabResult(measured=measured, verdict=verdict, explanation=explanation, pictures=pictures)
