@@ -476,7 +476,7 @@ def plot_trials(trials, space: SearchSpace, objective: str, path: str | Path) ->
         return None
     figure = new_figure(4 * len(numeric), 3.2)
     axes = figure.subplots(1, len(numeric), squeeze=False)[0]
-    for ax, d in zip(axes, numeric, strict=False):
+    for ax, d in zip(axes, numeric, strict=True):
         x = trials[d.name].astype(float)
         ax.scatter(x, trials[objective].astype(float), color="tab:blue")
         best = trials.iloc[0]
