@@ -81,6 +81,12 @@ def run(out_dir: Path, preset: LabPreset) -> LabResult:
     else:
         verdict = "disagrees"
         explanation = f"No regulariser shrinks the unregularised gap ({gaps['none']:.3f}) in this short run: {listed}."
+    costly = [label for label in regularised if results[label]["val"] < results["none"]["val"] - 0.01]
+    if costly:  # a smaller gap can also come from fitting the training set less well
+        explanation += " Validation accuracy fell with " + ", ".join(
+            f"{label} ({results[label]['val']:.3f} vs {results['none']['val']:.3f})" for label in costly
+        )
+        explanation += " at this budget: its gap shrank because it fits the training set less."
     return LabResult(measured=measured, verdict=verdict, explanation=explanation, pictures=[picture])
 
 
