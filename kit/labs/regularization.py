@@ -83,10 +83,12 @@ def run(out_dir: Path, preset: LabPreset) -> LabResult:
         explanation = f"No regulariser shrinks the unregularised gap ({gaps['none']:.3f}) in this short run: {listed}."
     costly = [label for label in regularised if results[label]["val"] < results["none"]["val"] - 0.01]
     if costly:  # a smaller gap can also come from fitting the training set less well
-        explanation += " Validation accuracy fell with " + ", ".join(
-            f"{label} ({results[label]['val']:.3f} vs {results['none']['val']:.3f})" for label in costly
+        explanation += " But validation accuracy fell with " + ", ".join(
+            f"{label} ({results[label]['val']:.3f} vs {results['none']['val']:.3f}; training accuracy "
+            f"{results[label]['train']:.3f} vs {results['none']['train']:.3f})"
+            for label in costly
         )
-        explanation += " at this budget: its gap shrank because it fits the training set less."
+        explanation += ": at this budget that gap shrank by fitting the training set less, not by generalising better."
     return LabResult(measured=measured, verdict=verdict, explanation=explanation, pictures=[picture])
 
 
