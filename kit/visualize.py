@@ -90,11 +90,11 @@ def last_conv_layer(model: keras.Model) -> keras.layers.Layer:
     model = _check_model(model)
     skipped = (keras.layers.Dropout, keras.layers.MaxPooling2D, keras.layers.AveragePooling2D, keras.layers.Flatten)
     for layer in reversed(model.layers):
-        shape = getattr(layer, "output", None)
-        if shape is None or len(layer.output.shape) != 4 or isinstance(layer, skipped):
+        output = getattr(layer, "output", None)
+        if output is None or len(output.shape) != 4 or isinstance(layer, skipped):
             continue
         try:
-            _sub_model(model, layer.output, _classifier(model).input)
+            _sub_model(model, output, _classifier(model).input)
         except ValueError:
             continue
         return layer
