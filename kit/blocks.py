@@ -12,8 +12,6 @@ Feature maps are channels-last.
 
 from __future__ import annotations
 
-from typing import Union
-
 import keras
 
 from kit.errors import check_name
@@ -36,7 +34,7 @@ __all__ = [
     "softmax_output",
 ]
 
-Initializer = Union[str, keras.initializers.Initializer]
+Initializer = str | keras.initializers.Initializer
 
 
 def _block_name(name: str | None, prefix: str) -> str:

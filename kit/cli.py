@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--download",
         action="store_true",
-        help="download the files (into --data-dir, else datasets/fashion-mnist/) if not found or not valid; $KIT_DATA_URL overrides the URL",
+        help="download the files (into --data-dir, else datasets/fashion-mnist/) if not found or not valid; "
+        "$KIT_DATA_URL overrides the URL",
     )
     p.add_argument(
         "--validation-size", type=int, default=5000, help="training images held out for validation (0: none)"
@@ -102,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=PRESET_NAMES, default="quick")
     p.add_argument(
         "--space",
-        help='search space JSON: {field: [choices] or ["log", low, high]} (default: LR, optimizer, weight decay, dropout)',
+        help='search space JSON: {field: [choices] or ["log", low, high]} '
+        "(default: LR, optimizer, weight decay, dropout)",
     )
     p.add_argument("--max-trials", type=int, default=10)
     p.add_argument(

@@ -18,6 +18,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import zipfile
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -421,7 +422,7 @@ def _load_npz(folder: Path, signature: tuple) -> dict[str, np.ndarray] | None:
             if str(stored["signature"]) != _signature_digest(signature):
                 return None
             return {key: stored[key] for key in FILES}
-    except Exception:  # a broken or foreign cache is rebuilt, never trusted
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # a broken or foreign cache is rebuilt
         return None
 
 

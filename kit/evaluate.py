@@ -209,7 +209,7 @@ def load_model(run_dir_or_file: str | os.PathLike):
         )
     try:
         return keras.models.load_model(path, safe_mode=True, compile=False)
-    except Exception as error:  # a truncated zip, a Lambda layer refused by safe mode, a missing custom class
+    except Exception as error:  # noqa: BLE001 - Keras raises many types: a truncated zip, a Lambda refused by safe mode, ...
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise ValueError(
             f"could not load '{path}' with Keras safe mode ({first_line}); "

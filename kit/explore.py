@@ -145,8 +145,11 @@ def _within(hashes: np.ndarray, labels: np.ndarray) -> dict[str, int]:
 
 def _between(hashes_a, labels_a, hashes_b, labels_b) -> dict[str, int]:
     shared = np.isin(hashes_b, hashes_a)
-    pairs = set(zip(hashes_a.tolist(), labels_a.tolist()))
-    conflicts = sum((h, l) not in pairs for h, l in zip(hashes_b[shared].tolist(), labels_b[shared].tolist()))
+    pairs = set(zip(hashes_a.tolist(), labels_a.tolist(), strict=True))
+    conflicts = sum(
+        (image, label) not in pairs
+        for image, label in zip(hashes_b[shared].tolist(), labels_b[shared].tolist(), strict=True)
+    )
     return {
         "images": len(hashes_b),
         "shared_images": int(shared.sum()),
@@ -223,7 +226,7 @@ def plot_class_means(data: FashionMNIST, path: str | os.PathLike) -> Path:
     x, y = as_uint8(data.x_train), np.asarray(data.y_train)
     fig = new_figure(10, 4.6)
     axes = fig.subplots(2, (data.num_classes + 1) // 2, squeeze=False).ravel()
-    for c, (ax, name) in enumerate(zip(axes, data.class_names)):
+    for c, (ax, name) in enumerate(zip(axes, data.class_names, strict=False)):
         members = x[y == c]
         if len(members):
             ax.imshow(members.mean(axis=0) / 255.0, cmap="viridis", vmin=0, vmax=1)

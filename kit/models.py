@@ -8,18 +8,7 @@ float32, so ``model.predict`` gives probabilities also under mixed precision.
 multiply-adds). The blocks of :mod:`kit.blocks` are re-exported here
 (``kit.models.inception_module``), and importing this module registers the custom layers, so
 ``keras.models.load_model(path, safe_mode=True)`` needs nothing but ``import kit.models``.
-
-Training speed measured on the course's 2-core CPU (TensorFlow 2.21 backend, Adam, batch 128,
-``fit`` on 3,840 images after a warm-up; the machine was shared, so +-30%):
-
-    model                params    MACs/image  train images/s   55k-image epoch
-    cnn_mnist            1,199,882   12.0M     1,000 - 1,300     ~45-55 s
-    cnn_mnist_inception  1,211,014   18.4M       ~430            ~130 s (2.4-3x)
-    lenet5                  61,706    0.4M     ~2,750            ~20 s
-    vgg_mini               586,282   29.4M       ~440            ~125 s
-    resnet (ResNet-20)     273,754   31.0M       ~360            ~150 s
-    inception_net          253,354   34.8M       ~220            ~250 s
-    vgg_mini(convs_per_stage=1)  391,850  7.7M   ~720            ~75 s
+Parameters, multiply-adds and measured training speed of each network: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -242,8 +231,7 @@ def cnn_mnist_inception(
     unchanged; the 1x1 reductions keep the module at ~6.4M multiply-adds per image (the
     lecture's 64-filter module here would cost ~90M, 7x the whole baseline, and quadruple
     the dense layer). Totals: 1,211,014 parameters, 18.4M multiply-adds per image (baseline
-    1,199,882 and 12.0M). Measured training speed on the 2-core CPU (TF, batch 128): ~430
-    images/s against 1,000-1,300 for the baseline, so an epoch costs 2.4-3x the baseline's.
+    1,199,882 and 12.0M); its measured training speed is in docs/performance.md.
     """
     shape = _check_shape(input_shape, num_classes)
     if len(inception_filters) != 6:

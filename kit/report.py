@@ -72,7 +72,7 @@ def _history_frame(history) -> pd.DataFrame:
             path = path / HISTORY_FILE
         if not path.is_file():
             raise ValueError(f"no training history at '{path}'; expected a {HISTORY_FILE} written by kit.train.")
-        history = pd.read_csv(path)
+        history = runs.read_history(path)
     elif hasattr(history, "history") and isinstance(history.history, dict):
         history = history.history
     frame = pd.DataFrame(history).copy()
@@ -200,7 +200,7 @@ def plot_top_losses(evaluation: Evaluation, x, path: str | os.PathLike, n: int =
     axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
     high = 255 if np.issubdtype(x.dtype, np.integer) else 1.0
     names = evaluation.class_names
-    for ax, index in zip(axes, evaluation.top_losses[:n]):
+    for ax, index in zip(axes, evaluation.top_losses[:n], strict=False):
         image = x[index]
         image = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
         ax.imshow(image, cmap="gray_r" if image.ndim == 2 else None, vmin=0, vmax=high)
@@ -313,8 +313,8 @@ def _training_section(training: dict, environment: dict, history: pd.DataFrame |
         ("precision", _fmt(environment.get("precision"))),
     ]
     lines = [markdown_table(pd.DataFrame(rows, columns=["", "value"])), ""]
-    if history is not None and {"accuracy", "val_accuracy"} <= set(history.columns):
-        best = history.loc[history["val_accuracy"].idxmax()]
+    best = None if history is None or "accuracy" not in history else runs.best_row(history, "val_accuracy")
+    if best is not None:
         last = history.iloc[-1]
         gap = float(last["accuracy"] - last["val_accuracy"])
         if gap > 0.05:
@@ -503,7 +503,7 @@ def compare(run_dirs: Iterable[str | os.PathLike]) -> pd.DataFrame:
         config, training = record["config"], record["training"]
         epochs = training.get("epochs")
         if epochs is None and (run / HISTORY_FILE).is_file():
-            epochs = len(pd.read_csv(run / HISTORY_FILE))
+            epochs = len(runs.read_history(run))
         row = {
             "run": str(run_dir),
             "model": config.get("model", "?"),

@@ -97,7 +97,7 @@ class Dimension:
             )
         values, encoded = _choice_values(self.values)
         chosen = None
-        for raw, value in zip(self.values, values):
+        for raw, value in zip(self.values, values, strict=True):
             if json.dumps(raw, sort_keys=True) == json.dumps(default, sort_keys=True):
                 chosen = value
         value = hp.Choice(self.name, values, default=chosen)
@@ -470,7 +470,7 @@ def plot_trials(trials, space: SearchSpace, objective: str, path: str | Path) ->
         return None
     figure = new_figure(4 * len(numeric), 3.2)
     axes = figure.subplots(1, len(numeric), squeeze=False)[0]
-    for ax, d in zip(axes, numeric):
+    for ax, d in zip(axes, numeric, strict=True):
         x = trials[d.name].astype(float)
         ax.scatter(x, trials[objective].astype(float), color="tab:blue")
         best = trials.iloc[0]

@@ -13,9 +13,10 @@ import pytest
 from kit.assign import HIDDEN_TESTS, assign, find_leaks, release, release_files, solution_lines
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.skipif(
-    not (ROOT / "solutions").is_dir(), reason="needs solutions/ (instructor repository only)"
-)
+pytestmark = [
+    pytest.mark.skipif(not (ROOT / "solutions").is_dir(), reason="needs solutions/ (instructor repository only)"),
+    pytest.mark.slow,  # writes whole releases and collects their test suite
+]
 
 
 @pytest.fixture(scope="module")

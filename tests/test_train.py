@@ -167,6 +167,7 @@ def test_nan_guard_stops_with_the_lecture_hint_and_leaves_a_valid_folder(tmp_pat
     assert keras.config.dtype_policy().name == "float32"
 
 
+@pytest.mark.slow
 def test_lr_find_command_writes_the_curve_and_a_suggestion(tmp_path, capsys):
     from kit.cli import main
 
@@ -246,6 +247,7 @@ def test_resume_after_sigkill_finishes_exactly_the_asked_epochs(tmp_path):
     assert saved["training"]["resumed"] is True
 
 
+@pytest.mark.slow
 def test_train_accepts_a_model_builder(small_fashion_mnist, tmp_path):
     def build():  # e.g. a student's build_cnn_functional
         inputs = keras.Input((28, 28, 1))

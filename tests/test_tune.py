@@ -19,6 +19,7 @@ def _base() -> TrainConfig:
     return preset("smoke", model="lenet5", epochs=3, train_size=None, test_size=None)
 
 
+@pytest.mark.slow
 def test_random_search_two_trials(small_fashion_mnist, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # relative paths: anything written outside `out` would land here
     result = tune.search(_base(), SPACE, data=small_fashion_mnist, max_trials=2, epochs=1, out="out", seed=0)
@@ -33,7 +34,7 @@ def test_random_search_two_trials(small_fashion_mnist, tmp_path, monkeypatch):
     assert scores == sorted(scores, reverse=True) and all(0 < s <= 1 for s in scores)
     assert 1e-4 <= trials["learning_rate"].min() and trials["learning_rate"].max() <= 1e-2
     assert set(trials["model_options.dropout"]) <= {0.0, 0.25, 0.5}
-    pairs = set(zip(trials["learning_rate"], trials["model_options.dropout"]))
+    pairs = set(zip(trials["learning_rate"], trials["model_options.dropout"], strict=True))
     assert len(pairs) == 2, trials
 
     best = result.best_config

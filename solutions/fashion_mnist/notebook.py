@@ -103,7 +103,7 @@ print(
     "confusion matrix equal to scikit-learn's:", np.array_equal(cm, confusion_matrix(y_true, y_pred, labels=range(10)))
 )
 print(f"macro-F1: yours {macro:.4f}, scikit-learn {f1_score(y_true, y_pred, average='macro', zero_division=0):.4f}")
-for name, score in zip(data.class_names, per_class):
+for name, score in zip(data.class_names, per_class, strict=True):
     print(f"  {name:12s} F1 {score:.3f}")
 
 # %%
