@@ -67,6 +67,7 @@ def test_cli_unknown_lab_is_one_sentence(capsys, tmp_path):
     assert "--out" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_cli_runs_a_lab_and_all_writes_an_index(capsys, tmp_path):
     assert cli.main(["lab", "initial-loss", "--preset", "smoke", "--out", str(tmp_path / "one")]) == 0
     assert "initial-loss:" in capsys.readouterr().out
