@@ -87,3 +87,9 @@ def test_every_lab_has_a_percent_format_notebook(name):
     text = source.read_text(encoding="utf-8")
     assert text.startswith("# %% [markdown]") and f"`{name}`" in text.splitlines()[1]
     assert "labs.run(lab.NAME" in text  # ends with the lab itself, as the CLI runs it
+
+
+def test_lab_notebooks_are_up_to_date():
+    """Each .ipynb is what `python -m kit lab --notebooks` writes from its percent-format source."""
+    stale = labs.write_notebooks(check=True)
+    assert not stale, f"out of date: {[p.name for p in stale]}; run `python -m kit lab --notebooks`"
