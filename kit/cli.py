@@ -154,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("lab", help="run a lecture lab: a claim, a picture, a number and a verdict")
     p.add_argument("name", nargs="?", help="the lab's name (see --list), or 'all' for every lab and an index page")
     p.add_argument("--list", action="store_true", help="list the labs, one line each: NAME  claim")
+    p.add_argument(
+        "--notebooks", action="store_true", help="write each lab's .ipynb from its kit/labs/notebooks/*.py (jupytext)"
+    )
     p.add_argument("--out", help="folder for result.json, README.md and the PNGs (all: one subfolder per lab)")
     p.add_argument(
         "--preset", choices=("smoke", "quick"), default="quick", help="smoke: seconds; quick: <= 5 min on 2 CPU cores"

@@ -67,6 +67,7 @@ def test_cli_unknown_lab_is_one_sentence(capsys, tmp_path):
     assert "--out" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_cli_runs_a_lab_and_all_writes_an_index(capsys, tmp_path):
     assert cli.main(["lab", "initial-loss", "--preset", "smoke", "--out", str(tmp_path / "one")]) == 0
     assert "initial-loss:" in capsys.readouterr().out
@@ -86,3 +87,9 @@ def test_every_lab_has_a_percent_format_notebook(name):
     text = source.read_text(encoding="utf-8")
     assert text.startswith("# %% [markdown]") and f"`{name}`" in text.splitlines()[1]
     assert "labs.run(lab.NAME" in text  # ends with the lab itself, as the CLI runs it
+
+
+def test_lab_notebooks_are_up_to_date():
+    """Each .ipynb is what `python -m kit lab --notebooks` writes from its percent-format source."""
+    stale = labs.write_notebooks(check=True)
+    assert not stale, f"out of date: {[p.name for p in stale]}; run `python -m kit lab --notebooks`"

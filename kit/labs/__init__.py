@@ -4,8 +4,8 @@ One module per lab in this package (file name = the lab's name with ``-`` -> ``_
 ``NAME``, ``CLAIM`` (the lecture's words in English), ``LECTURE`` and
 ``run(out_dir, preset) -> LabResult``. ``python -m kit lab --list`` lists them;
 ``python -m kit lab NAME --out DIR`` runs one; ``python -m kit lab all --out DIR`` runs every lab
-and writes ``index.md``. Each lab is also a notebook: ``kit/labs/notebooks/<name>.py`` (percent
-format) and its ``.ipynb``.
+and writes ``index.md``. Each lab is also a notebook: ``kit/labs/notebooks/<module>.py`` (percent
+format, the source) and its ``.ipynb`` (``python -m kit lab --notebooks`` regenerates them).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from kit.labs.common import PRESETS, README_FILE, LabResult, claim_text, get_pre
 
 _NOT_LABS = {"common"}
 INDEX_FILE = "index.md"
+NOTEBOOKS = Path(__file__).parent / "notebooks"
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
 def _module_names() -> dict[str, str]:
@@ -93,8 +95,59 @@ def run_all(out_dir: str | os.PathLike, preset: str = "quick", *, names: list[st
     return index
 
 
+def notebook_source(name: str) -> Path:
+    """The lab's percent-format notebook, ``kit/labs/notebooks/<module>.py``."""
+    return NOTEBOOKS / f"{get(name).__name__.rsplit('.', 1)[-1]}.py"
+
+
+def notebook_text(percent_source: str) -> str:
+    """The ``.ipynb`` JSON of a percent-format script (jupytext), the same bytes for the same source.
+
+    Cells numbered ``cell-N`` with empty metadata, a Python 3 kernelspec and no jupytext metadata,
+    as ``kit.assign.notebook_text`` writes the assignment's notebook (the two give the same file for
+    a script without a leading docstring; one can replace the other once both are on main).
+    """
+    import jupytext
+    import nbformat
+
+    notebook = jupytext.reads(percent_source, fmt="py:percent")
+    cells = []
+    for number, cell in enumerate(notebook.cells, start=1):
+        make = nbformat.v4.new_code_cell if cell.cell_type == "code" else nbformat.v4.new_markdown_cell
+        fresh = make(cell.source)
+        fresh.id, fresh.metadata = f"cell-{number}", {}
+        cells.append(fresh)
+    notebook.cells = cells
+    notebook.metadata = {
+        "kernelspec": dict(KERNELSPEC),
+        "language_info": {"name": "python", "file_extension": ".py", "mimetype": "text/x-python"},
+    }
+    nbformat.validate(notebook)
+    return nbformat.writes(notebook, version=4) + "\n"
+
+
+def write_notebooks(*, check: bool = False) -> list[Path]:
+    """Write every lab's ``.ipynb`` beside its percent-format source; ``check``: only list the stale ones."""
+    stale = []
+    for name in available():
+        source = notebook_source(name)
+        if not source.is_file():
+            raise ValueError(f"lab {name!r} has no notebook {source}; write one (see kit/labs/notebooks/).")
+        target = source.with_suffix(".ipynb")
+        text = notebook_text(source.read_text(encoding="utf-8"))
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            stale.append(target)
+            if not check:
+                target.write_text(text, encoding="utf-8")
+    return stale
+
+
 def command(args) -> int:
     """``python -m kit lab``: ``--list``, one lab, or ``all`` (see kit/cli.py)."""
+    if args.notebooks:
+        written = write_notebooks()
+        print("\n".join(f"wrote {path}" for path in written) or "every lab notebook is up to date")
+        return 0
     if args.list:
         for name in available():
             print(f"{name}  {claim_text(get(name))}")
