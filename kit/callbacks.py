@@ -11,6 +11,10 @@ what Keras lacks:
   remembering it fired, so ``kit.train`` can tell the user the lecture's hint (``LOSS_EXPLODED``);
 - ``EpochTimer``: seconds per epoch and training images per second (throughput);
 - ``LearningRateLogger``: the optimizer's current learning rate (schedules included) per epoch;
+- ``StopAtTarget``: stop as soon as a logged metric reaches a target (recipe step 2: training
+  accuracy 100 % on a tiny sample; Keras' ``EarlyStopping`` stops on a plateau, not on a target);
+- ``StepEvaluation``: loss and error on a fixed sample every few steps (curves finer than an
+  epoch, e.g. Krizhevsky's "steps to 25 % training error");
 - ``lr_find``: the LR range test of the lecture's hyperparameter recipe, step 3 (Smith 2017,
   "Cyclical learning rates"; fastai's ``lr_find``).
 """
@@ -159,6 +163,64 @@ class LearningRateLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is not None and self.model.optimizer is not None:
             logs["learning_rate"] = current_learning_rate(self.model.optimizer)
+
+
+class StopAtTarget(keras.callbacks.Callback):
+    """Stop training at the end of the first epoch whose ``monitor`` reaches ``target`` (``.reached_epoch``)."""
+
+    def __init__(self, monitor: str = "accuracy", target: float = 1.0, mode: str = "max"):
+        super().__init__()
+        self.monitor, self.target, self.mode = monitor, float(target), mode
+        self.reached_epoch: int | None = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            return
+        if (value >= self.target) if self.mode == "max" else (value <= self.target):
+            self.reached_epoch = epoch + 1
+            self.model.stop_training = True
+
+
+class StepEvaluation(keras.callbacks.Callback):
+    """Every ``every`` training steps: the model's loss and error rate on a fixed sample (x, sparse y).
+
+    Keras' per-batch logs are running means since the epoch started (and with dropout on); this
+    measures the model as it is at that step, in inference mode. ``.steps``, ``.losses``,
+    ``.errors`` grow as training goes; step 0 is the untrained model.
+    """
+
+    def __init__(self, x, y, every: int = 10, batch_size: int = 1024):
+        super().__init__()
+        self.x, self.y = x, _sparse(np.asarray(y))
+        self.every, self.batch_size = int(every), int(batch_size)
+        self.steps: list[int] = []
+        self.losses: list[float] = []
+        self.errors: list[float] = []
+        self._step = 0
+
+    def _measure(self) -> None:
+        parts = [
+            self.model(self.x[i : i + self.batch_size], training=False) for i in range(0, len(self.x), self.batch_size)
+        ]
+        probabilities = np.concatenate([keras.ops.convert_to_numpy(p) for p in parts]).astype("float64")
+        picked = probabilities[np.arange(len(self.y)), self.y]
+        self.steps.append(self._step)
+        self.losses.append(float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0)))))
+        self.errors.append(float(np.mean(probabilities.argmax(axis=1) != self.y)))
+
+    def on_train_begin(self, logs=None):
+        if not self.steps:
+            self._measure()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
+        if self._step % self.every == 0:
+            self._measure()
+
+    def first_step_below(self, error: float) -> int | None:
+        """The first measured step whose error is at most ``error`` (None: never reached)."""
+        return next((step for step, e in zip(self.steps, self.errors, strict=True) if e <= error), None)
 
 
 class EpochCSVLogger(keras.callbacks.CSVLogger):

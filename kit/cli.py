@@ -34,6 +34,7 @@ _HANDLERS = {
     "release": "kit.assign:command_release",
     "grade": "kit.grading.grader:command",
     "check": "kit.check:command",
+    "lab": "kit.labs:command",
 }
 
 
@@ -111,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--epochs", type=int, help="epochs per trial (default: the preset's; the lecture: 1-5 for a coarse search)"
     )
     p.add_argument("--objective", default="val_macro_f1", help="val_macro_f1, val_accuracy or val_loss")
-    p.add_argument("--algorithm", default="random", help="random, bayesian or hyperband")
+    p.add_argument("--algorithm", default="random", help="random, grid, bayesian or hyperband")
     p.add_argument("--seed", type=int, default=0, help="seed of the search")
     p.add_argument("--out", help="folder for trials.csv, best_config.json and the trials (default runs/tune_MODEL)")
     p.add_argument("--data-dir")
@@ -164,6 +165,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--assignment", default="fashion_mnist")
     p.add_argument("--hidden", action="store_true", help="run the hidden checks too")
     p.add_argument("--package", metavar="OUT.zip", help="write Gradescope's autograder zip instead of grading")
+
+    # --- lecture labs (kit.labs): each claim of the lectures reproduced on Fashion-MNIST
+    p = commands.add_parser("lab", help="run a lecture lab: a claim, a picture, a number and a verdict")
+    p.add_argument("name", nargs="?", help="the lab's name (see --list), or 'all' for every lab and an index page")
+    p.add_argument("--list", action="store_true", help="list the labs, one line each: NAME  claim")
+    p.add_argument(
+        "--notebooks", action="store_true", help="write each lab's .ipynb from its kit/labs/notebooks/*.py (jupytext)"
+    )
+    p.add_argument("--out", help="folder for result.json, README.md and the PNGs (all: one subfolder per lab)")
+    p.add_argument(
+        "--preset", choices=("smoke", "quick"), default="quick", help="smoke: seconds; quick: <= 5 min on 2 CPU cores"
+    )
     return parser
 
 

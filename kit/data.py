@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -101,6 +102,42 @@ class FashionMNIST:
         x_val, y_val = _stratified_pick(self.x_val, self.y_val, val, seed)
         x_test, y_test = _stratified_pick(self.x_test, self.y_test, test, seed)
         return replace(self, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, x_test=x_test, y_test=y_test)
+
+    def select_classes(self, classes: Sequence[int | str]) -> FashionMNIST:
+        """Only the images of ``classes`` (indices or names), relabelled 0..k-1 in the given order.
+
+        For transfer learning (lecture "Training networks, part 1"): train on some classes,
+        reuse the features on the others.
+        """
+        index = [self.class_names.index(c) if isinstance(c, str) and c in self.class_names else c for c in classes]
+        if not index or any(not isinstance(c, (int, np.integer)) or not 0 <= c < self.num_classes for c in index):
+            raise ValueError(
+                f"classes must be indices 0..{self.num_classes - 1} or names from {', '.join(self.class_names)}; "
+                f"got {list(classes)!r}."
+            )
+        if len(set(index)) != len(index):
+            raise ValueError(f"classes must not repeat; got {list(classes)!r}.")
+        relabel = np.full(self.num_classes, -1, dtype=np.int64)
+        relabel[index] = np.arange(len(index))
+
+        def pick(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            keep = relabel[y] >= 0
+            return x[keep], relabel[y[keep]]
+
+        x_train, y_train = pick(self.x_train, self.y_train)
+        x_val, y_val = pick(self.x_val, self.y_val)
+        x_test, y_test = pick(self.x_test, self.y_test)
+        names = tuple(self.class_names[c] for c in index)
+        return replace(
+            self,
+            x_train=x_train,
+            y_train=y_train,
+            x_val=x_val,
+            y_val=y_val,
+            x_test=x_test,
+            y_test=y_test,
+            class_names=names,
+        )
 
 
 def _stratified_pick(x: np.ndarray, y: np.ndarray, n: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:

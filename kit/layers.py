@@ -29,6 +29,7 @@ __all__ = [
     "canonical_activation",
     "canonical_normalization",
     "check_name",
+    "get_depthwise_initializer",
     "get_initializer",
     "get_regularizer",
     "inline_activation",
@@ -175,6 +176,30 @@ def get_initializer(spec: str | keras.initializers.Initializer, *, seed: int | N
     key = check_name("initializer", spec, INITIALIZERS)
     class_name, config = _INITIALIZERS[_INITIALIZER_ALIASES.get(key, key)]
     return getattr(keras.initializers, class_name)(**config, seed=seed)
+
+
+def get_depthwise_initializer(
+    spec: str | keras.initializers.Initializer, channels: int, depth_multiplier: int = 1, *, seed: int | None = None
+):
+    """``get_initializer`` for a depthwise kernel, with its true fan-in (k*k, not k*k*channels).
+
+    Keras computes the fans of a depthwise kernel (k, k, channels, multiplier) as for a full
+    convolution, so Xavier/He give it ``channels`` times too little variance, and a stack of
+    separable convs shrinks the activations at every layer (PyTorch counts one input channel per
+    group). Variance-scaling initialisers get their scale corrected; others are returned as they are.
+    """
+    initializer = get_initializer(spec, seed=seed)
+    if not isinstance(initializer, keras.initializers.VarianceScaling):
+        return initializer
+    keras_fan = {"fan_in": channels, "fan_out": depth_multiplier, "fan_avg": (channels + depth_multiplier) / 2}
+    true_fan = {"fan_in": 1, "fan_out": depth_multiplier, "fan_avg": (1 + depth_multiplier) / 2}
+    mode = initializer.mode  # HeNormal etc. keep scale/mode/distribution as attributes, not in get_config()
+    return keras.initializers.VarianceScaling(
+        scale=initializer.scale * keras_fan[mode] / true_fan[mode],
+        mode=mode,
+        distribution=initializer.distribution,
+        seed=initializer.seed,
+    )
 
 
 # ---------------------------------------------------------------- normalisation (lecture: BN, LN, GN, IN)

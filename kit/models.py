@@ -48,11 +48,13 @@ __all__ = [
     "inception_module",
     "inception_net",
     "lenet5",
+    "mlp",
     "params_and_flops",
     "resnet",
     "residual_block",
     "separable_conv_block",
     "softmax_output",
+    "transfer_model",
     "vgg_mini",
 ]
 
@@ -305,6 +307,7 @@ def vgg_mini(
     convs_per_stage: int = 2,
     dense_units: int = 256,
     dilation_rate: int = 1,
+    separable: bool = False,
     activation: str = "relu",
     kernel_initializer: str = "he_normal",
     normalization: str = "batch",
@@ -318,7 +321,9 @@ def vgg_mini(
     Two stacked 3x3 convs see a 5x5 field with fewer weights and one more nonlinearity; widths
     double as the maps halve (28 -> 14 -> 7 -> 3). Conv-BN-ReLU, then Flatten -> FC
     ``dense_units`` -> softmax as VGG's classifier. ``dropout`` = (after each stage, before the
-    output). ``dilation_rate`` > 1 makes the last stage's convs dilated.
+    output). ``dilation_rate`` > 1 makes the last stage's convs dilated. ``separable=True`` makes
+    every conv but the first depthwise-separable (MobileNet keeps its first conv plain: a depthwise
+    filter over one grey channel is just a 3x3 conv).
     """
     shape = _check_shape(input_shape, num_classes)
     rate_conv, rate_dense = _dropout_pair(dropout)
@@ -328,7 +333,8 @@ def vgg_mini(
     for stage, width in enumerate(widths, start=1):
         dilation = dilation_rate if stage == len(widths) else 1
         for conv in range(1, convs_per_stage + 1):
-            x = conv_bn_act(x, width, 3, dilation_rate=dilation, **knobs, name=f"block{stage}_conv{conv}")
+            block = separable_conv_block if separable and (stage, conv) != (1, 1) else conv_bn_act
+            x = block(x, width, 3, dilation_rate=dilation, **knobs, name=f"block{stage}_conv{conv}")
         x = keras.layers.MaxPooling2D(2, name=f"block{stage}_pool")(x)
         if rate_conv:
             x = keras.layers.Dropout(rate_conv, name=f"block{stage}_dropout")(x)
@@ -468,6 +474,61 @@ def resnet(
         kernel_regularizer=knobs["kernel_regularizer"],
     )
     return keras.Model(inputs, outputs, name=f"resnet{depth}")
+
+
+@_register
+def mlp(
+    input_shape: Shape = (28, 28, 1),
+    num_classes: int = 10,
+    *,
+    hidden: Sequence[int] = (100,),
+    activation: str = "relu",
+    kernel_initializer: str = "he_normal",
+    normalization: str = "none",
+    dropout: float = 0.0,
+    weight_decay: float = 0.0,
+    regularizer: str = "l2",
+    l1_ratio: float = 0.5,
+) -> keras.Model:
+    """A fully connected net, the lectures' first networks: Flatten -> FC ``hidden[i]`` ... -> softmax.
+
+    ``hidden=(100,)`` is the recap's 2-layer net (3072 -> 100 -> 10, here 784 -> 100 -> 10);
+    ``hidden=(4096,) * 6`` with tanh is the weight-initialisation demo. Hidden layer ``i`` is the
+    block ``fc<i>`` (``fc<i>_dense``, ``fc<i>_act``: its activations are that layer's output).
+    """
+    shape = _check_shape(input_shape, num_classes)
+    if not hidden or any(int(units) < 1 for units in hidden):
+        raise ValueError(f"hidden must list at least one positive layer width, got {hidden!r}.")
+    knobs = _knobs(activation, normalization, kernel_initializer, weight_decay, regularizer, l1_ratio)
+    inputs = keras.Input(shape=shape, name="image")
+    x = keras.layers.Flatten(name="flatten")(inputs)
+    for i, units in enumerate(hidden, start=1):
+        x = dense_block(x, int(units), dropout=dropout, **knobs, name=f"fc{i}")
+    outputs = softmax_output(
+        x, num_classes, kernel_initializer=kernel_initializer, kernel_regularizer=knobs["kernel_regularizer"]
+    )
+    return keras.Model(inputs, outputs, name="mlp")
+
+
+def transfer_model(
+    pretrained: keras.Model, num_classes: int, *, feature_layer: str | None = None, freeze: bool = True
+) -> keras.Model:
+    """``pretrained`` up to ``feature_layer`` (default: the layer before its classifier) + a new softmax head.
+
+    Transfer learning as the lecture puts it: keep the features learnt on a big dataset, freeze
+    them (``freeze=True``: only the new head ``transfer_predictions`` trains) and retrain the top;
+    then unfreeze (``layer.trainable = True``) and fine-tune with ~1/10 of the learning rate.
+    The new model shares the pretrained layers (and their weights) with ``pretrained``.
+    """
+    names = [layer.name for layer in pretrained.layers]
+    feature_layer = feature_layer or names[-2]
+    if feature_layer not in names:
+        raise ValueError(f"Unknown feature_layer {feature_layer!r}; valid names: {', '.join(names)}.")
+    for layer in pretrained.layers:
+        layer.trainable = not freeze
+    features = pretrained.get_layer(feature_layer).output
+    outputs = softmax_output(features, num_classes, name="transfer_predictions")
+    return keras.Model(pretrained.inputs, outputs, name=f"{pretrained.name}_transfer")
 
 
 # ---------------------------------------------------------------- comparing architectures

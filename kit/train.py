@@ -336,6 +336,7 @@ def train(
     verbose: Any = "auto",
     data_dir: str | Path | None = None,
     model=None,
+    extra_callbacks: list | None = None,
 ) -> Run:
     """Train ``config`` and write its run folder (default ``runs/<name>``); see the module docstring.
 
@@ -344,7 +345,8 @@ def train(
     finished epoch (``backup/``), appending to history.csv. A NaN/inf loss stops training and
     raises ``TrainingError`` with the lecture's hint; the folder stays valid. ``model``: train
     this uncompiled Keras model, or the model a zero-argument function returns, instead of
-    ``kit.models.build(config.model)`` (``config.model`` then only names it).
+    ``kit.models.build(config.model)`` (``config.model`` then only names it). ``extra_callbacks``:
+    Keras callbacks added after the kit's own (e.g. ``kit.callbacks.StepEvaluation`` in a lab).
     """
     config = config.validate()
     if not config.name:
@@ -443,6 +445,7 @@ def train(
                 tensorboard=config.tensorboard,
                 batch_size=max(config.batch_size, 1024),
             )
+            callbacks += list(extra_callbacks or [])
             validation = (data.x_val, y_val) if has_val else None
             if mixing:  # MixUp/CutMix mix labels too: a PyDataset of mixed batches, one-hot labels
                 fit_args = dict(

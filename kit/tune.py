@@ -11,7 +11,7 @@ A ``SearchSpace`` maps ``TrainConfig`` fields (or dotted options such as
     {"learning_rate": ("log", 1e-4, 1e-2), "optimizer": ["adam", "adamw", "momentum"],
      "model_options.dropout": [0.0, 0.25, 0.5]}
 
-KerasTuner proposes the trials (``RandomSearch``/``BayesianOptimization``/``Hyperband``
+KerasTuner proposes the trials (``RandomSearch``/``GridSearch``/``BayesianOptimization``/``Hyperband``
 oracles); each trial is one real ``kit.train.train`` run into ``out/trials/<id>/``, so models,
 optimizers, schedules, augmentation and label smoothing are exactly those of a training run.
 Trials are scored on the validation set (``val_macro_f1`` from ``kit.callbacks``); the test
@@ -40,7 +40,7 @@ from kit.figures import new_figure, save_figure
 from kit.optimizers import make_optimizer
 from kit.train import MONITORS, TrainConfig, preset, train
 
-ALGORITHMS: tuple[str, ...] = ("random", "bayesian", "hyperband")
+ALGORITHMS: tuple[str, ...] = ("random", "grid", "bayesian", "hyperband")
 # Fields that hold option dicts: searched as "<field>.<option>".
 OPTION_FIELDS: tuple[str, ...] = ("model_options", "optimizer_options", "schedule_options")
 # Fields a search may not vary (bookkeeping, or not a hyperparameter).
@@ -348,6 +348,10 @@ def _oracle(algorithm: str, objective, max_trials: int, epochs: int, seed: int, 
     common = dict(objective=objective, seed=seed, hyperparameters=hyperparameters)
     if algorithm == "random":
         return keras_tuner.oracles.RandomSearchOracle(max_trials=max_trials, **common)
+    if algorithm == "grid":
+        # Every combination of the choices, in order, until max_trials (KerasTuner takes 10 evenly
+        # spaced values of a range); the lecture's coarse grid, which random search beats.
+        return keras_tuner.oracles.GridSearchOracle(max_trials=max_trials, **common)
     if algorithm == "bayesian":
         return keras_tuner.oracles.BayesianOptimizationOracle(max_trials=max_trials, **common)
     # Hyperband (Li et al. 2018): many short runs, the best continued longer (max_epochs, factor 3).
@@ -397,8 +401,10 @@ def search(
     out.mkdir(parents=True, exist_ok=True)
     goal = keras_tuner.Objective(objective, runs.monitor_mode(objective))
     trial_epochs = int(epochs or base_config.epochs)
-    declared = keras_tuner.HyperParameters()  # the whole space up front (defaults: the base config's values)
-    space.sample(declared, base_config)
+    # The whole space up front; defaults are the base config's values, except for the grid: KerasTuner's
+    # grid starts at the defaults and steps forward, so it must start at every dimension's first value.
+    declared = keras_tuner.HyperParameters()
+    space.sample(declared, None if algorithm == "grid" else base_config)
     oracle = _oracle(algorithm, goal, int(max_trials), trial_epochs, seed, declared)
     tuner = ConfigTuner(
         oracle,

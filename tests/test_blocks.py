@@ -271,3 +271,19 @@ def test_gradients_reach_the_first_layer_of_a_20_block_stack():
     assert np.isfinite(loss) and np.isfinite(gradient).all()
     assert np.abs(gradient).max() > 1e-4
     assert np.count_nonzero(gradient) > gradient.size // 2
+
+
+@pytest.mark.parametrize("initializer, expected", [("he_normal", 2**0.5), ("glorot_uniform", 1.0)])
+def test_separable_conv_keeps_the_scale_of_a_plain_conv(initializer, expected):
+    """The depthwise kernel gets its true fan-in (3*3), so Xavier/He scale a separable conv as a plain one.
+
+    He doubles the variance at each of the two linear layers (no ReLU between them to halve it): sqrt(2).
+    Keras' own fans would give about 1/sqrt(64) of that.
+    """
+    x = np.random.default_rng(0).standard_normal((32, 14, 14, 64)).astype("float32")
+    inputs = keras.Input((14, 14, 64))
+    common = dict(activation=None, normalization="none", kernel_initializer=initializer)
+    plain = keras.Model(inputs, blocks.conv_bn_act(inputs, 64, 3, **common))
+    separable = keras.Model(inputs, blocks.separable_conv_block(inputs, 64, 3, **common))
+    ratio = np.std(keras.ops.convert_to_numpy(separable(x))) / np.std(keras.ops.convert_to_numpy(plain(x)))
+    assert ratio == pytest.approx(expected, rel=0.15)

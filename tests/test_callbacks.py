@@ -135,3 +135,28 @@ def test_lr_find_suggests_inside_the_range_and_leaves_the_weights_alone(small_fa
     assert path.stat().st_size > 1000
     with pytest.raises(ValueError, match="start_lr < end_lr"):
         kc.lr_find(model, small_fashion_mnist.x_train, small_fashion_mnist.y_train, start_lr=1.0, end_lr=0.1)
+
+
+@pytest.mark.backend_agnostic
+def test_step_evaluation_measures_the_model_every_few_steps(small_fashion_mnist):
+    data = small_fashion_mnist
+    model = _small_net()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    probe = kc.StepEvaluation(data.x_train[:200], data.y_train[:200], every=4)
+    model.fit(data.x_train[:640], data.y_train[:640], batch_size=64, epochs=2, callbacks=[probe], verbose=0)
+    assert probe.steps == [0, 4, 8, 12, 16, 20]
+    assert probe.errors[0] > 0.5 and probe.errors[-1] < probe.errors[0]
+    assert probe.losses[-1] < probe.losses[0]
+    assert probe.first_step_below(1.0) == 0 and probe.first_step_below(-1.0) is None
+
+
+@pytest.mark.backend_agnostic
+def test_stop_at_target_stops_on_the_first_epoch_that_reaches_it(small_fashion_mnist):
+    data = small_fashion_mnist
+    model = _small_net()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    stop = kc.StopAtTarget("accuracy", 0.5)
+    history = model.fit(data.x_train[:640], data.y_train[:640], batch_size=64, epochs=30, callbacks=[stop], verbose=0)
+    accuracy = history.history["accuracy"]
+    assert stop.reached_epoch == len(accuracy) < 30
+    assert accuracy[-1] >= 0.5 and all(a < 0.5 for a in accuracy[:-1])

@@ -529,3 +529,13 @@ def test_download_reports_an_unreachable_file(serve, tmp_path):
     with pytest.raises(DatasetError, match="404") as error:
         kit.data.download_fashion_mnist(tmp_path / "target", base_url=url)
     assert url + FILES["train_images"] in str(error.value)
+
+
+def test_select_classes_relabels_in_the_given_order(small_fashion_mnist):
+    data = small_fashion_mnist
+    picked = data.select_classes(["Bag", 0])
+    assert picked.class_names == ("Bag", data.class_names[0]) and picked.num_classes == 2
+    assert len(picked.y_train) == int(np.sum(data.y_train == 8) + np.sum(data.y_train == 0))
+    np.testing.assert_array_equal(picked.x_test[picked.y_test == 0], data.x_test[data.y_test == 8])
+    with pytest.raises(ValueError, match="classes must be indices 0..9 or names"):
+        data.select_classes(["Hat"])

@@ -26,10 +26,19 @@ def batch(fashion_mnist):
     return fashion_mnist.x_train[:32], fashion_mnist.y_train[:32]
 
 
-def test_registry_lists_the_six_networks():
+def test_registry_lists_the_seven_networks():
     assert km.available() == sorted(
-        ["cnn_mnist", "cnn_mnist_inception", "lenet5", "vgg_mini", "inception_net", "resnet"]
+        ["cnn_mnist", "cnn_mnist_inception", "lenet5", "mlp", "vgg_mini", "inception_net", "resnet"]
     )
+
+
+def test_mlp_is_the_lectures_fully_connected_net():
+    model = km.build("mlp", hidden=(100,))
+    assert model.count_params() == 784 * 100 + 100 + 100 * 10 + 10
+    deep = km.build("mlp", hidden=(64,) * 6, activation="tanh", kernel_initializer="small_random_normal")
+    assert [layer.name for layer in deep.layers if layer.name.endswith("_act")] == [f"fc{i}_act" for i in range(1, 7)]
+    with pytest.raises(ValueError, match="hidden must list"):
+        km.build("mlp", hidden=())
 
 
 # ---------------------------------------------------------------- the homework network
@@ -172,6 +181,7 @@ SMALL = {  # the same builders, narrow, so the JAX run stays cheap
     "cnn_mnist": dict(style="functional", filters=(4, 8), dense_units=16),
     "cnn_mnist_inception": dict(filters=(4, 8), dense_units=16, inception_filters=(2, 2, 2, 2, 2, 2)),
     "lenet5": dict(activation="maxout"),
+    "mlp": dict(hidden=(16, 16)),
     "vgg_mini": dict(widths=(4, 8), dense_units=16),
     "inception_net": dict(width=0.0625),
     "resnet": dict(depth=8, width=4, preactivation=True),
