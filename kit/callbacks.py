@@ -168,6 +168,7 @@ def standard_callbacks(
     best_so_far: float | None = None,
     tensorboard: bool = False,
     batch_size: int = 512,
+    ema: bool = False,
 ) -> list[keras.callbacks.Callback]:
     """The kit's callback list for one run folder, in the order that matters.
 
@@ -176,10 +177,15 @@ def standard_callbacks(
     CSVLogger (``history.csv``, appended on resume), then BackupAndRestore (``backup/``) last, so
     that an epoch is backed up only once its history row is on disk. ``best_so_far`` is the best
     monitored value before a resume, so the checkpoint is not overwritten by a worse epoch.
+    ``ema`` (the optimizer has ``use_ema=True``): Keras' ``SwapEMAWeights(swap_on_epoch=True)``
+    goes right after NaNGuard, so validation, early stopping and the checkpoint see the averaged
+    weights (Polyak averaging) and training continues on the raw ones.
     """
     run_dir = Path(run_dir)
     mode = monitor_mode(monitor)
     callbacks: list[keras.callbacks.Callback] = [NaNGuard()]
+    if ema:
+        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     if len(x_val):
         callbacks.append(ValidationMacroF1(x_val, y_val, batch_size=batch_size))
     callbacks += [LearningRateLogger(), EpochTimer(images_per_epoch)]

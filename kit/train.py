@@ -112,6 +112,11 @@ class TrainConfig:
     float32 against mixed precision on the actual model and keeps the faster. ``train_size`` /
     ``test_size`` train/evaluate on a stratified subset (smoke runs); ``validation_size`` images
     are held out of the training set. ``devices`` > 1 trains data-parallel (``kit.distribute``).
+    ``use_ema`` keeps an exponential moving average of the weights (Polyak averaging; Keras'
+    optimizer option ``use_ema``, momentum ``ema_momentum`` per step): validation, the checkpoint
+    and the final model use the averaged weights. ``tta`` also evaluates the test set with
+    test-time augmentation (identity, flip and four 2-pixel shifts; ``kit.evaluate.tta``), written
+    as ``tta`` in metrics.json next to the plain figures (model.keras itself is the plain model).
     """
 
     name: str = ""
@@ -127,6 +132,9 @@ class TrainConfig:
     batch_size: int = 128
     augmentation: Any = ""
     label_smoothing: float = 0.0
+    use_ema: bool = False
+    ema_momentum: float = 0.99
+    tta: bool = False
     early_stopping: int | None = None
     monitor: str = "val_loss"
     seed: int = 0
@@ -157,6 +165,8 @@ class TrainConfig:
         for key in ("epochs", "batch_size", "devices"):
             if int(getattr(self, key)) < 1:
                 raise ValueError(f"{key} must be >= 1; got {getattr(self, key)!r}.")
+        if not (isinstance(self.ema_momentum, (int, float)) and 0 <= self.ema_momentum < 1):
+            raise ValueError(f"ema_momentum must be in [0, 1); got {self.ema_momentum!r}.")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"label_smoothing must be in [0, 1); got {self.label_smoothing!r}.")
         if self.early_stopping is not None and int(self.early_stopping) < 0:
@@ -267,6 +277,7 @@ class Run:
     config: TrainConfig
     evaluation: Any  # kit.evaluate.Evaluation on the test set, or None without one
     train_seconds: float
+    tta_evaluation: Any = None  # the same with test-time augmentation (config.tta), else None
 
 
 def _prepare_data(config: TrainConfig, data, data_dir):
@@ -470,6 +481,7 @@ def train(
     verbose: Any = "auto",
     data_dir: str | Path | None = None,
     model=None,
+    callbacks: list | None = None,
 ) -> Run:
     """Train ``config`` and write its run folder (default ``runs/<name>``); see the module docstring.
 
@@ -478,12 +490,14 @@ def train(
     finished epoch (``backup/``), appending to history.csv. A NaN/inf loss stops training and
     raises ``TrainingError`` with the lecture's hint; the folder stays valid. ``model``: train
     this uncompiled Keras model, or the model a zero-argument function returns, instead of
-    ``kit.models.build(config.model)`` (``config.model`` then only names it).
+    ``kit.models.build(config.model)`` (``config.model`` then only names it). ``callbacks``: extra
+    Keras callbacks, called after the kit's own (so they see ``val_macro_f1`` and, with
+    ``use_ema``, the averaged weights), e.g. a benchmark's per-epoch test-set logger.
     """
     import keras
 
     from kit import distribute, environment
-    from kit.callbacks import LOSS_EXPLODED, standard_callbacks
+    from kit.callbacks import LOSS_EXPLODED, NaNGuard, standard_callbacks
     from kit.schedules import make_schedule
 
     config = config.validate()
@@ -566,23 +580,31 @@ def train(
                 warmup_epochs=config.warmup_epochs,
                 **config.schedule_options,
             )
+            optimizer_options = dict(config.optimizer_options)
+            if config.use_ema:
+                optimizer_options.update(use_ema=True, ema_momentum=float(config.ema_momentum))
             model.compile(
-                optimizer=make_optimizer(config.optimizer, schedule, **config.optimizer_options),
+                optimizer=make_optimizer(config.optimizer, schedule, **optimizer_options),
                 loss=_loss(one_hot, config.label_smoothing),
                 metrics=["accuracy"],
                 jit_compile=_jit_compile(),
             )
-            callbacks = standard_callbacks(
-                run_dir,
-                x_val=data.x_val,
-                y_val=data.y_val,
-                images_per_epoch=len(data.y_train),
-                monitor=monitor,
-                early_stopping=config.early_stopping,
-                resume=resume,
-                best_so_far=best_so_far,
-                tensorboard=config.tensorboard,
-                batch_size=max(config.batch_size, 1024),
+            extra_callbacks = list(callbacks or [])
+            callbacks = (
+                standard_callbacks(
+                    run_dir,
+                    x_val=data.x_val,
+                    y_val=data.y_val,
+                    images_per_epoch=len(data.y_train),
+                    monitor=monitor,
+                    early_stopping=config.early_stopping,
+                    resume=resume,
+                    best_so_far=best_so_far,
+                    tensorboard=config.tensorboard,
+                    batch_size=max(config.batch_size, 1024),
+                    ema=bool(optimizer_options.get("use_ema")),
+                )
+                + extra_callbacks
             )
             validation = (data.x_val, y_val) if has_val else None
             if mixing:  # MixUp/CutMix mix labels too: a PyDataset of mixed batches, one-hot labels
@@ -613,7 +635,7 @@ def train(
     finally:
         keras.config.set_dtype_policy(previous_policy)
 
-    guard = callbacks[0]
+    guard = next(c for c in callbacks if isinstance(c, NaNGuard))
     early = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
     history = _read_history(history_path)
     best_epoch, best_value = _best(history, monitor)
@@ -645,10 +667,16 @@ def train(
     restored = early is not None and early.best_weights is not None and early.best_epoch + 1 == best_epoch
     if best_path.is_file() and best_epoch is not None and best_epoch != last_epoch and not restored:
         model.load_weights(best_path)  # the checkpointed best epoch, so that evaluation and Run.model match model.keras
-    evaluation = _evaluate(model, data, run_dir)
+    evaluation, tta_evaluation = _evaluate(model, data, run_dir, tta=config.tta)
     _plot_curves(history, run_dir, best_epoch)
     return Run(
-        run_dir=run_dir, model=model, history=history, config=config, evaluation=evaluation, train_seconds=train_seconds
+        run_dir=run_dir,
+        model=model,
+        history=history,
+        config=config,
+        evaluation=evaluation,
+        train_seconds=train_seconds,
+        tta_evaluation=tta_evaluation,
     )
 
 
@@ -661,14 +689,24 @@ def _previous_run(run_dir: Path) -> tuple[dict, str | None]:
         return {}, None
 
 
-def _evaluate(model, data, run_dir: Path):
+def _evaluate(model, data, run_dir: Path, *, tta: bool = False):
+    """The test-set evaluation (metrics.json), and with ``tta`` the test-time-augmented one beside it."""
     if len(data.y_test) == 0:
-        return None
-    from kit.evaluate import evaluate
+        return None, None
+    from kit import evaluate as kit_evaluate
 
-    evaluation = evaluate(model, data.x_test, data.y_test, data.class_names)
-    _write_json(run_dir / "metrics.json", evaluation.to_dict())
-    return evaluation
+    evaluation = kit_evaluate.evaluate(model, data.x_test, data.y_test, data.class_names)
+    payload = evaluation.to_dict()
+    augmented = None
+    if tta:
+        augmented = kit_evaluate.tta(model, data.x_test, data.y_test, data.class_names, shifts=True)
+        payload["tta"] = {
+            "accuracy": augmented.accuracy,
+            "macro_f1": augmented.macro_f1,
+            "views": augmented.extra["tta_views"],
+        }
+    _write_json(run_dir / "metrics.json", payload)
+    return evaluation, augmented
 
 
 def _plot_curves(history, run_dir: Path, best_epoch: int | None) -> None:
