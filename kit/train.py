@@ -725,6 +725,10 @@ def _config_from_args(args) -> TrainConfig:
         config = TrainConfig.load(out / "config.json")  # resume what was running
     elif getattr(args, "config", None):
         config = TrainConfig.load(args.config)
+    elif getattr(args, "recipe", None):
+        from kit.recipes import recipe
+
+        config = recipe(args.recipe)
     else:
         config = preset(args.preset)
     overrides = {
@@ -743,6 +747,8 @@ def _config_from_args(args) -> TrainConfig:
         "monitor": getattr(args, "monitor", None),
         "train_size": getattr(args, "train_size", None),
         "warmup_epochs": getattr(args, "warmup_epochs", None),
+        "use_ema": getattr(args, "ema", None),
+        "tta": getattr(args, "tta", None),
     }
     if getattr(args, "tensorboard", False):
         overrides["tensorboard"] = True
@@ -767,6 +773,8 @@ def command_train(args) -> int:
         summary += f", best epoch {best_epoch} ({config.monitor} {best_value:.4f})"
     if run.evaluation is not None:
         summary += f"; test accuracy {run.evaluation.accuracy:.4f}, macro-F1 {run.evaluation.macro_f1:.4f}"
+    if run.tta_evaluation is not None:
+        summary += f" (with TTA: {run.tta_evaluation.accuracy:.4f}, {run.tta_evaluation.macro_f1:.4f})"
     print(summary)
     return 0
 

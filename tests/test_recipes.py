@@ -139,3 +139,15 @@ def test_benchmark_smoke_writes_curves_summary_and_png(tmp_path):
     assert {"t0.9", "t0.945", "ratio0.93"} <= set(summary.columns)
     assert (tmp_path / "time_to_accuracy.png").stat().st_size > 1000
     assert bench.main(["no-such-recipe"]) == 2
+
+
+def test_train_command_takes_a_recipe_and_the_ema_tta_switches():
+    from kit.cli import build_parser
+    from kit.train import _config_from_args
+
+    args = build_parser().parse_args(["train", "--recipe", "cpu-10min", "--epochs", "3"])
+    assert _config_from_args(args) == recipes.recipe("cpu-10min", epochs=3)
+    args = build_parser().parse_args(["train", "--model", "cnn_mnist", "--ema", "--tta"])
+    config = _config_from_args(args)
+    assert config.use_ema and config.tta and config.model == "cnn_mnist"
+    assert not _config_from_args(build_parser().parse_args(["train"])).use_ema
