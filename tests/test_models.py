@@ -26,9 +26,9 @@ def batch(fashion_mnist):
     return fashion_mnist.x_train[:32], fashion_mnist.y_train[:32]
 
 
-def test_registry_lists_the_six_networks():
+def test_registry_lists_the_seven_networks():
     assert km.available() == sorted(
-        ["cnn_mnist", "cnn_mnist_inception", "lenet5", "vgg_mini", "inception_net", "resnet"]
+        ["cnn_mnist", "cnn_mnist_inception", "lenet5", "vgg_mini", "inception_net", "resnet", "resnet_fast"]
     )
 
 
@@ -173,6 +173,7 @@ SMALL = {  # the same builders, narrow, so the JAX run stays cheap
     "vgg_mini": dict(widths=(4, 8), dense_units=16),
     "inception_net": dict(width=0.0625),
     "resnet": dict(depth=8, width=4, preactivation=True),
+    "resnet_fast": dict(width=4),
 }
 
 
