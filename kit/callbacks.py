@@ -149,6 +149,21 @@ class LearningRateLogger(keras.callbacks.Callback):
             logs["learning_rate"] = current_learning_rate(self.model.optimizer)
 
 
+class SwapEMAWeights(keras.callbacks.SwapEMAWeights):
+    """Keras' ``SwapEMAWeights``: validation and checkpoints see the optimizer's EMA weights (Polyak averaging).
+
+    One fix for JAX: at the last epoch Keras copies the model's weights into the EMA variables by
+    assigning the same arrays, and the next ``predict`` (``val_macro_f1``) donates those buffers,
+    so saving the optimizer then fails with "Array has been deleted". Here the copy is a real one.
+    """
+
+    def _backend_finalize_ema_values(self, optimizer) -> None:
+        for variable, average in zip(
+            optimizer._trainable_variables, optimizer._model_variables_moving_average, strict=True
+        ):
+            average.assign(keras.ops.convert_to_numpy(variable))
+
+
 class EpochCSVLogger(keras.callbacks.CSVLogger):
     """Keras' ``CSVLogger`` with epochs numbered from 1, as Keras' progress bar shows them."""
 
@@ -185,7 +200,7 @@ def standard_callbacks(
     mode = monitor_mode(monitor)
     callbacks: list[keras.callbacks.Callback] = [NaNGuard()]
     if ema:
-        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+        callbacks.append(SwapEMAWeights(swap_on_epoch=True))
     if len(x_val):
         callbacks.append(ValidationMacroF1(x_val, y_val, batch_size=batch_size))
     callbacks += [LearningRateLogger(), EpochTimer(images_per_epoch)]
