@@ -5,16 +5,25 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-requirements
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test test-jax setup data fetch-data grade release assign benchmark clean
+.PHONY: run test test-fast lint test-jax setup data fetch-data grade release assign benchmark clean
 
 ## run: the Fashion-MNIST homework end to end (quick preset), report in runs/homework/
 run: data
 	$(PY) -m kit homework --preset quick --out runs/homework
 
-## test: the whole test suite, then the backend-agnostic tests again under JAX
-test: data
+## test: lint and format check (a finding fails), the whole test suite, then the backend-agnostic tests again under JAX
+test: lint data
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory test-jax
+
+## test-fast: lint, then the unit tests (no full training, no grading of whole submissions; <= 2 min)
+test-fast: lint data
+	$(PY) -m pytest -m "not slow and not grading" -q
+
+## lint: ruff (configured in pyproject.toml): lint findings and unformatted files fail
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test-jax: setup
 	KERAS_BACKEND=jax $(PY) -m pytest -m backend_agnostic -q

@@ -96,7 +96,7 @@ def kit_train(data, *, epochs: int, batch_size: int, precision: str, seed: int, 
         precision=precision,
         seed=seed,
         schedule="constant",
-        early_stopping=None,
+        patience=None,
     )
     run = train(config, data=data, out=out, verbose=0)
     rates = list(run.history["images_per_second"])

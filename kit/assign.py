@@ -25,7 +25,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from kit import REPO_ROOT
+
 DEFAULT_HINT = "write this part (see the docstring above)"
 # Files of a solution folder that stay with the instructor (the autograder's rubric).
 INSTRUCTOR_ONLY = ("rubric.py",)

@@ -26,6 +26,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from kit.errors import check_name, check_options
+
 IN_MODEL: tuple[str, ...] = ("flip", "translate", "rotate", "zoom", "erasing")
 MIXING: tuple[str, ...] = ("mixup", "cutmix")
 AUGMENTATIONS: tuple[str, ...] = IN_MODEL + MIXING
@@ -81,9 +83,7 @@ def _normalise(spec: Spec) -> dict[str, dict[str, Any]]:
         raise ValueError(f"An augmentation spec is a list of names or a dict name -> options; got {spec!r}.")
     out: dict[str, dict[str, Any]] = {}
     for name, options in items:
-        key = str(name).strip().lower()
-        if key not in AUGMENTATIONS:
-            raise ValueError(f"Unknown augmentation {name!r}; valid names: {', '.join(AUGMENTATIONS)}.")
+        key = check_name("augmentation", name, AUGMENTATIONS, normalize=True)
         if options is not None and not isinstance(options, Mapping):
             raise ValueError(
                 f"Options of augmentation {key!r} must be a dict (e.g. {{'factor': 0.1}}); got {options!r}."
@@ -108,12 +108,7 @@ def _layer_options(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
     layer_cls, defaults = _LAYERS[name]
     valid = set(inspect.signature(layer_cls.__init__).parameters) - {"self", "kwargs", "name", "seed"}
     valid |= set(_SHORTHANDS.get(name, {}))
-    unknown = sorted(set(options) - valid)
-    if unknown:
-        raise ValueError(
-            f"Unknown option(s) {', '.join(unknown)} for augmentation {name!r}; "
-            f"valid options: {', '.join(sorted(valid))}."
-        )
+    check_options(f"augmentation {name!r}", options, valid)
     kwargs = {**defaults, **options}
     if name == "translate":
         factor = kwargs.pop("factor")
@@ -271,11 +266,7 @@ class MixingDataset(keras.utils.PyDataset):
         _, mixing = split_spec(spec)
         alphas = {}
         for name, options in mixing.items():
-            unknown = sorted(set(options) - {"alpha"})
-            if unknown:
-                raise ValueError(
-                    f"Unknown option(s) {', '.join(unknown)} for augmentation {name!r}; valid options: alpha."
-                )
+            check_options(f"augmentation {name!r}", options, ["alpha"])
             alphas[f"{name}_alpha"] = float({**_MIXING_DEFAULTS[name], **options}["alpha"])
         return cls(x, y, batch_size, num_classes, **alphas, **kwargs)
 

@@ -12,10 +12,9 @@ Feature maps are channels-last.
 
 from __future__ import annotations
 
-from typing import Union
-
 import keras
 
+from kit.errors import check_name
 from kit.layers import (
     activation_layer,
     canonical_activation,
@@ -35,7 +34,7 @@ __all__ = [
     "softmax_output",
 ]
 
-Initializer = Union[str, keras.initializers.Initializer]
+Initializer = str | keras.initializers.Initializer
 
 
 def _block_name(name: str | None, prefix: str) -> str:
@@ -202,8 +201,7 @@ def classifier_head(
         "max": keras.layers.GlobalMaxPooling2D,
         "flatten": keras.layers.Flatten,
     }
-    if pooling not in choices:
-        raise ValueError(f"Unknown pooling {pooling!r}; valid names: {', '.join(sorted(choices))}.")
+    check_name("pooling", pooling, sorted(choices))
     x = choices[pooling](name=f"{name}_{pooling}pool" if pooling != "flatten" else f"{name}_flatten")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name=f"{name}_dropout")(x)

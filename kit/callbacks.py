@@ -25,16 +25,30 @@ from typing import Any
 
 import keras
 import numpy as np
+import pandas as pd
+from sklearn.metrics import f1_score
+
+from kit import runs
+from kit.figures import new_figure, save_figure
+from kit.optimizers import make_loss, make_optimizer
+from kit.runs import monitor_mode
+
+__all__ = [
+    "LOSS_EXPLODED",
+    "EpochCSVLogger",
+    "EpochTimer",
+    "LRFindResult",
+    "LearningRateLogger",
+    "NaNGuard",
+    "ValidationMacroF1",
+    "current_learning_rate",
+    "lr_find",
+    "monitor_mode",
+    "plot_lr_find",
+    "standard_callbacks",
+]
 
 LOSS_EXPLODED = "loss exploded: learning rate too high or bad initialisation; try LR / 10"
-
-# Metrics where larger is better; anything else (val_loss, ...) is minimised.
-_MAXIMISED = ("accuracy", "macro_f1", "f1", "auc", "precision", "recall")
-
-
-def monitor_mode(monitor: str) -> str:
-    """'max' for accuracy/F1-like metrics, 'min' for losses (Keras' mode='auto' cannot tell for our own metrics)."""
-    return "max" if monitor.endswith(_MAXIMISED) else "min"
 
 
 def _sparse(y: np.ndarray) -> np.ndarray:
@@ -57,8 +71,6 @@ class ValidationMacroF1(keras.callbacks.Callback):
         self.batch_size = int(batch_size)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        from sklearn.metrics import f1_score
-
         if logs is None or len(self.y_val) == 0:
             return
         probabilities = self.model.predict(self.x_val, batch_size=self.batch_size, verbose=0)
@@ -178,7 +190,7 @@ def standard_callbacks(
     y_val: np.ndarray,
     images_per_epoch: int,
     monitor: str = "val_loss",
-    early_stopping: int | None = None,
+    patience: int | None = None,
     resume: bool = False,
     best_so_far: float | None = None,
     tensorboard: bool = False,
@@ -204,25 +216,25 @@ def standard_callbacks(
     if len(x_val):
         callbacks.append(ValidationMacroF1(x_val, y_val, batch_size=batch_size))
     callbacks += [LearningRateLogger(), EpochTimer(images_per_epoch)]
-    if early_stopping is not None:
+    if patience is not None:
         callbacks.append(
             keras.callbacks.EarlyStopping(
-                monitor=monitor, mode=mode, patience=int(early_stopping), restore_best_weights=True, verbose=1
+                monitor=monitor, mode=mode, patience=int(patience), restore_best_weights=True, verbose=1
             )
         )
     callbacks += [
         keras.callbacks.ModelCheckpoint(
-            run_dir / "model.keras",
+            run_dir / runs.MODEL_FILE,
             monitor=monitor,
             mode=mode,
             save_best_only=True,
             initial_value_threshold=best_so_far,
         ),
-        EpochCSVLogger(run_dir / "history.csv", append=resume),
-        keras.callbacks.BackupAndRestore(run_dir / "backup", double_checkpoint=True),
+        EpochCSVLogger(run_dir / runs.HISTORY_FILE, append=resume),
+        keras.callbacks.BackupAndRestore(run_dir / runs.BACKUP_DIR, double_checkpoint=True),
     ]
     if tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / runs.TENSORBOARD_DIR)))
     return callbacks
 
 
@@ -243,9 +255,7 @@ class LRFindResult:
     lr_min_div_10: float
     stopped_early: bool
 
-    def to_frame(self):
-        import pandas as pd
-
+    def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({"learning_rate": self.learning_rates, "loss": self.losses, "raw_loss": self.raw_losses})
 
 
@@ -280,8 +290,6 @@ def lr_find(
     rate > 1); the loss is smoothed by a bias-corrected moving average (``smoothing``) and the test
     stops once it is not finite or exceeds ``diverge`` x its best value.
     """
-    from kit.train import make_optimizer  # lazy: kit.train imports this module
-
     if not 0 < start_lr < end_lr:
         raise ValueError(f"need 0 < start_lr < end_lr; got start_lr={start_lr}, end_lr={end_lr}.")
     if steps < 10:
@@ -296,8 +304,9 @@ def lr_find(
     schedule = keras.optimizers.schedules.ExponentialDecay(
         start_lr, decay_steps=steps - 1, decay_rate=end_lr / start_lr
     )
-    loss = keras.losses.CategoricalCrossentropy() if y.ndim == 2 else keras.losses.SparseCategoricalCrossentropy()
-    copy.compile(optimizer=make_optimizer(optimizer, schedule, **optimizer_options), loss=loss)
+    copy.compile(
+        optimizer=make_optimizer(optimizer, schedule, **optimizer_options), loss=make_loss(one_hot=y.ndim == 2)
+    )
 
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(x))
@@ -332,14 +341,8 @@ def lr_find(
 
 def plot_lr_find(result: LRFindResult, path: str | Path) -> Path:
     """Smoothed loss against learning rate (log axis), the suggestion marked; saved as PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = new_figure(6, 4, layout="tight")
+    ax = fig.subplots()
     ax.plot(result.learning_rates, result.losses, label="smoothed loss")
     at = int(np.argmin(np.abs(np.log(result.learning_rates) - math.log(result.suggestion))))
     ax.plot(
@@ -355,7 +358,4 @@ def plot_lr_find(result: LRFindResult, path: str | Path) -> Path:
     ax.set_ylabel("training loss")
     ax.set_title("LR range test")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -9,12 +9,16 @@ Bad input ends with one sentence on stderr and exit status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 
 from kit.errors import KitError
 
-PRESETS = ("smoke", "quick", "full")
+# The --preset choices of train, lr-find, tune and homework: the names of kit.train.TRAIN_PRESETS and
+# kit.homework.HOMEWORK_PRESETS, written out so that parsing arguments imports no Keras (a test checks they agree).
+PRESET_NAMES = ("smoke", "quick", "full")
 
 # command -> "module:function"; the function takes the parsed arguments and returns an exit code.
 _HANDLERS = {
@@ -25,7 +29,7 @@ _HANDLERS = {
     "tune": "kit.tune:command",
     "report": "kit.report:command_report",
     "compare": "kit.report:command_compare",
-    "homework": "kit.runner:command",
+    "homework": "kit.homework:command",
     "assign": "kit.assign:command_assign",
     "release": "kit.assign:command_release",
     "grade": "kit.grade:command",
@@ -43,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--download",
         action="store_true",
-        help="download the files (into --data-dir, else datasets/fashion-mnist/) if not found or not valid; $KIT_DATA_URL overrides the URL",
+        help="download the files (into --data-dir, else datasets/fashion-mnist/) if not found or not valid; "
+        "$KIT_DATA_URL overrides the URL",
     )
     p.add_argument(
         "--validation-size", type=int, default=5000, help="training images held out for validation (0: none)"
@@ -61,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     # --- training (kit.train)
     p = commands.add_parser("train", help="train a model and write a run folder")
     p.add_argument("--model", help="model name from kit.models.available()")
-    p.add_argument("--preset", choices=PRESETS, default="quick")
+    p.add_argument("--preset", choices=PRESET_NAMES, default="quick")
     p.add_argument("--config", help="TrainConfig JSON file (command-line options override it)")
     p.add_argument("--recipe", help="a named recipe of kit.recipes, e.g. cpu-10min (command-line options override it)")
     p.add_argument("--out", help="run folder (default runs/MODEL)")
@@ -87,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("lr-find", help="learning-rate range test (lecture recipe, step 3)")
     p.add_argument("--model", required=True)
-    p.add_argument("--preset", choices=PRESETS, default="quick")
+    p.add_argument("--preset", choices=PRESET_NAMES, default="quick")
     p.add_argument("--optimizer")
     p.add_argument("--steps", type=int, help="batches to try (default 200)")
     p.add_argument("--start-lr", type=float, help="smallest learning rate (default 1e-7)")
@@ -97,10 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("tune", help="hyperparameter search with KerasTuner (lecture recipe, steps 4-5)")
     p.add_argument("--model", help="model name from kit.models.available() (default: the preset's)")
-    p.add_argument("--preset", choices=PRESETS, default="quick")
+    p.add_argument("--preset", choices=PRESET_NAMES, default="quick")
     p.add_argument(
         "--space",
-        help='search space JSON: {field: [choices] or ["log", low, high]} (default: LR, optimizer, weight decay, dropout)',
+        help='search space JSON: {field: [choices] or ["log", low, high]} '
+        "(default: LR, optimizer, weight decay, dropout)",
     )
     p.add_argument("--max-trials", type=int, default=10)
     p.add_argument(
@@ -121,12 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders with metrics.json")
     p.add_argument("--out", help="write the table to this .csv or .md file too")
 
-    # --- the homework (kit.runner) and the single-source assignments (kit.assign)
+    # --- the homework (kit.homework) and the single-source assignments (kit.assign)
     p = commands.add_parser("homework", help="run the Fashion-MNIST homework end to end")
     p.add_argument(
         "--impl", help="solutions, assignments, or a folder with homework.py (default: solutions where present)"
     )
-    p.add_argument("--preset", choices=PRESETS, default="quick")
+    p.add_argument("--preset", choices=PRESET_NAMES, default="quick")
     p.add_argument("--out", default="runs/homework")
     p.add_argument("--data-dir")
 
@@ -148,11 +154,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send file descriptor 2 to /dev/null for a moment, then restore it.
+
+    Importing TensorFlow (the Keras backend) prints C++ start-up lines (oneDNN, CUDA drivers)
+    straight to file descriptor 2 before absl logging can filter them (TF_CPP_MIN_LOG_LEVEL does
+    not reach them); silenced while a command's module is imported, bad input still ends in one
+    sentence on stderr. Python exceptions are raised after the descriptor is restored.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module_name, function_name = _HANDLERS[args.command].split(":")
     try:
-        handler = getattr(importlib.import_module(module_name), function_name)
+        with _native_stderr_silenced():
+            module = importlib.import_module(module_name)
+        handler = getattr(module, function_name)
         return int(handler(args) or 0)
     except (KitError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)

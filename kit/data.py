@@ -18,6 +18,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import zipfile
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,7 +26,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kit.errors import DatasetError
+from kit import REPO_ROOT
+from kit.errors import DatasetError, check_name
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,7 +50,6 @@ FILES = {
     "test_images": "t10k-images-idx3-ubyte.gz",
     "test_labels": "t10k-labels-idx1-ubyte.gz",
 }
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DATASET_DIR = REPO_ROOT / "datasets" / "fashion-mnist"
 MANIFEST = DATASET_DIR / "SHA256SUMS"
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -298,7 +299,7 @@ def _parse_idx(payload: bytes, path: Path, kind: str) -> np.ndarray:
 def read_idx(path: str | os.PathLike, kind: str) -> np.ndarray:
     """One gzipped IDX file as a uint8 array; ``kind`` is 'images' or 'labels' (checks magic and shape)."""
     if kind not in IDX_MAGIC:
-        raise ValueError(f"Unknown IDX kind {kind!r}; valid kinds: {', '.join(IDX_MAGIC)}")
+        check_name("IDX kind", kind, IDX_MAGIC)
     path = Path(path)
     return _parse_idx(_decompress(path), path, kind)
 
@@ -384,7 +385,7 @@ def _load_npz(folder: Path, signature: tuple) -> dict[str, np.ndarray] | None:
             if str(stored["signature"]) != _signature_digest(signature):
                 return None
             return {key: stored[key] for key in FILES}
-    except Exception:  # a broken or foreign cache is rebuilt, never trusted
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # a broken or foreign cache is rebuilt
         return None
 
 

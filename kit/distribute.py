@@ -17,12 +17,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import keras
+
 _JAX_HOST_FLAG = "--xla_force_host_platform_device_count"
 
 
 def _backend() -> str:
-    import keras
-
     return keras.backend.backend()
 
 
@@ -95,8 +95,6 @@ def strategy_scope(devices: int | None = None) -> Iterator[Any]:
         with strategy.scope():
             yield strategy
     elif name == "jax":
-        import keras
-
         distribution = keras.distribution.DataParallel(devices=pool[:devices])
         with distribution.scope():
             yield distribution
@@ -112,8 +110,6 @@ def replicas() -> int:
 
         return int(tf.distribute.get_strategy().num_replicas_in_sync)
     if name == "jax":
-        import keras
-
         distribution = keras.distribution.distribution()
         return len(distribution.device_mesh.devices.reshape(-1)) if distribution is not None else 1
     return 1
@@ -141,6 +137,6 @@ def gpu_compute_capability() -> float | None:
             if gpus:
                 major, minor = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability", (0, 0))
                 return float(f"{major}.{minor}")
-    except Exception:  # a broken driver must not stop a CPU run
+    except Exception:  # noqa: BLE001 - a broken GPU driver (any error type) must not stop a CPU run
         return None
     return None

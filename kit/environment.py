@@ -11,34 +11,29 @@ import random
 from functools import lru_cache
 from importlib import metadata
 
+import keras
 import numpy as np
+
+from kit import __version__
 
 _PACKAGES = ("keras", "tensorflow", "jax", "numpy", "scikit-learn", "pandas", "matplotlib", "keras-tuner")
 
 
 def backend() -> str:
     """The Keras backend in use ('tensorflow' unless KERAS_BACKEND says otherwise)."""
-    import keras
-
     return keras.backend.backend()
 
 
 @lru_cache(maxsize=1)
 def versions() -> dict[str, str]:
     """Installed versions of Python and the libraries a run depends on."""
-    found = {"python": platform.python_version(), "kit": _kit_version()}
+    found = {"python": platform.python_version(), "kit": __version__}
     for name in _PACKAGES:
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             continue
     return found
-
-
-def _kit_version() -> str:
-    from kit import __version__
-
-    return __version__
 
 
 def _cpu_name() -> str:
@@ -83,7 +78,7 @@ def accelerators() -> tuple[str, ...]:
             import torch
 
             return tuple(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
-    except Exception:  # a broken driver must not stop a CPU run
+    except Exception:  # noqa: BLE001 - a broken GPU driver (any error type) must not stop a CPU run
         return ()
     return ()
 
@@ -103,8 +98,6 @@ def describe() -> dict:
 
 def set_seed(seed: int) -> None:
     """Seed Python, numpy and the Keras backend from one number."""
-    import keras
-
     random.seed(seed)
     np.random.seed(seed)
     keras.utils.set_random_seed(seed)

@@ -16,9 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
+import pandas as pd
+from sklearn.metrics import (
+    classification_report,
+    confusion_matrix,
+    precision_recall_fscore_support,
+    top_k_accuracy_score,
+)
 
-MODEL_FILE = "model.keras"
+from kit import models  # also registers the kit's custom layers for safe-mode loading
+from kit.data import CLASS_NAMES
+from kit.runs import MODEL_FILE
+
 # Loss of an image whose true class got probability 0 is capped, as Keras' epsilon does.
 _EPSILON = 1e-7
 
@@ -95,10 +106,8 @@ class Evaluation:
             out["flops"] = None if self.flops is None else int(self.flops)
         return out
 
-    def top_loss_table(self, n: int = 16):
+    def top_loss_table(self, n: int = 16) -> pd.DataFrame:
         """The ``n`` most wrong images as a DataFrame: index, true, predicted, probability, loss."""
-        import pandas as pd
-
         idx = self.top_losses[:n]
         return pd.DataFrame(
             {
@@ -168,8 +177,6 @@ def _check_images(x, n: int) -> np.ndarray:
 
 def _class_names(class_names: Sequence[str] | None, n_classes: int) -> tuple[str, ...]:
     if class_names is None:
-        from kit.data import CLASS_NAMES
-
         return tuple(CLASS_NAMES) if n_classes == len(CLASS_NAMES) else tuple(str(c) for c in range(n_classes))
     names = tuple(str(c) for c in class_names)
     if len(names) != n_classes:
@@ -188,10 +195,6 @@ def load_model(run_dir_or_file: str | os.PathLike):
     Loaded without its optimizer (``compile=False``): evaluation needs none, and the file
     may name a kit schedule that only matters for training.
     """
-    import keras
-
-    import kit.models  # noqa: F401  (registers the kit's custom layers for deserialisation)
-
     path = Path(run_dir_or_file)
     if path.is_dir():
         path = path / MODEL_FILE
@@ -206,7 +209,7 @@ def load_model(run_dir_or_file: str | os.PathLike):
         )
     try:
         return keras.models.load_model(path, safe_mode=True, compile=False)
-    except Exception as error:  # a truncated zip, a Lambda layer refused by safe mode, a missing custom class
+    except Exception as error:  # noqa: BLE001 - Keras raises many types: a truncated zip, a Lambda refused by safe mode, ...
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise ValueError(
             f"could not load '{path}' with Keras safe mode ({first_line}); "
@@ -222,26 +225,12 @@ def predict_probabilities(model, x, *, batch_size: int = 512) -> np.ndarray:
         out = model(x)
     else:
         raise ValueError(f"expected a Keras model, a run folder or a probability array; got {type(model).__name__}.")
-    try:
-        import keras
-
-        out = keras.ops.convert_to_numpy(out)
-    except ImportError:  # pragma: no cover - keras is a requirement
-        pass
-    return np.asarray(out, dtype=np.float64)
+    return np.asarray(keras.ops.convert_to_numpy(out), dtype=np.float64)
 
 
-def _params_and_flops(model) -> tuple[int | None, int | None]:
-    if not _is_model(model):
-        return None, None
-    params = int(model.count_params())
-    try:  # kit.models is another module's job; tolerate its absence or failure on odd models
-        from kit.models import count_flops
-
-        flops = int(count_flops(model))
-    except Exception:
-        flops = None
-    return params, flops
+def _cost(model) -> tuple[int | None, int | None]:
+    """(parameters, multiply-adds per image) of a Keras model; (None, None) for a plain function."""
+    return models.params_and_flops(model) if _is_model(model) else (None, None)
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -255,13 +244,6 @@ def from_probabilities(
     extra: dict[str, Any] | None = None,
 ) -> Evaluation:
     """All metrics from predicted probabilities (N, C) and true labels (scikit-learn does the counting)."""
-    from sklearn.metrics import (
-        classification_report,
-        confusion_matrix,
-        precision_recall_fscore_support,
-        top_k_accuracy_score,
-    )
-
     y_checked = _check_labels(y)
     p = _check_probabilities(probabilities, len(y_checked))
     n_classes = p.shape[1]
@@ -331,7 +313,7 @@ def evaluate(model_or_probs, x, y, class_names: Sequence[str] | None = None, *, 
     if _is_model(model_or_probs) or callable(model_or_probs):
         x = _check_images(x, len(y_true))
         probabilities = predict_probabilities(model_or_probs, x, batch_size=batch_size)
-        params, flops = _params_and_flops(model_or_probs)
+        params, flops = _cost(model_or_probs)
     else:
         if x is not None:
             _check_images(x, len(y_true))
@@ -357,7 +339,7 @@ def ensemble(
             member = load_model(member)
         if _is_model(member) or callable(member):
             probs = predict_probabilities(member, _check_images(x, len(y_true)), batch_size=batch_size)
-            member_params, member_flops = _params_and_flops(member)
+            member_params, member_flops = _cost(member)
         else:
             probs, member_params, member_flops = member, None, None
         probs = _check_probabilities(probs, len(y_true))
@@ -416,7 +398,7 @@ def tta(
         _check_probabilities(predict_probabilities(model, view, batch_size=batch_size), len(y_true))
         for _, view in views
     ]
-    params, flops = _params_and_flops(model)
+    params, flops = _cost(model)
     if flops is not None:
         flops *= len(views)
     return from_probabilities(

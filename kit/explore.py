@@ -17,7 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kit.data import FashionMNIST
+from kit import data as kit_data
+from kit.data import FashionMNIST, load_fashion_mnist
+from kit.figures import new_figure, save_figure
+from kit.files import markdown_table, write_json
 
 SPLITS = ("train", "validation", "test")
 IMAGES = {
@@ -98,8 +101,7 @@ def _pixel_moments(images_u8: np.ndarray) -> dict[str, float]:
 
 def class_counts(data: FashionMNIST) -> pd.DataFrame:
     """Images per class (rows) and split (columns train, validation, test, all)."""
-    counts = {split: np.bincount(y, minlength=data.num_classes) for split, (_, y) in _splits(data).items()}
-    table = pd.DataFrame(counts, index=pd.Index(data.class_names, name="class"))
+    table = kit_data.class_counts(data)
     table["all"] = table.sum(axis=1)
     return table
 
@@ -143,8 +145,11 @@ def _within(hashes: np.ndarray, labels: np.ndarray) -> dict[str, int]:
 
 def _between(hashes_a, labels_a, hashes_b, labels_b) -> dict[str, int]:
     shared = np.isin(hashes_b, hashes_a)
-    pairs = set(zip(hashes_a.tolist(), labels_a.tolist()))
-    conflicts = sum((h, l) not in pairs for h, l in zip(hashes_b[shared].tolist(), labels_b[shared].tolist()))
+    pairs = set(zip(hashes_a.tolist(), labels_a.tolist(), strict=True))
+    conflicts = sum(
+        (image, label) not in pairs
+        for image, label in zip(hashes_b[shared].tolist(), labels_b[shared].tolist(), strict=True)
+    )
     return {
         "images": len(hashes_b),
         "shared_images": int(shared.sum()),
@@ -191,13 +196,6 @@ def summary(data: FashionMNIST) -> dict[str, pd.DataFrame]:
 # --------------------------------------------------------------------------- pictures
 
 
-def _figure(**kwargs):
-    # matplotlib's object API without pyplot: Figure.savefig renders with Agg, no display, no global state.
-    from matplotlib.figure import Figure
-
-    return Figure(**kwargs)
-
-
 def plot_sample_grid(data: FashionMNIST, path: str | os.PathLike, *, per_class: int = 10, seed: int = 0) -> Path:
     """Rows of random training images, one row per class, labelled with the class name."""
     rng = np.random.default_rng(seed)
@@ -211,7 +209,7 @@ def plot_sample_grid(data: FashionMNIST, path: str | os.PathLike, *, per_class: 
         picks = rng.choice(members, size=min(per_class, len(members)), replace=False) if len(members) else []
         for j, index in enumerate(picks):
             mosaic[c * cell : c * cell + size, j * cell : j * cell + size] = x[index]
-    fig = _figure(figsize=(per_class * 0.75 + 1.8, data.num_classes * 0.75 + 0.6), layout="constrained")
+    fig = new_figure(per_class * 0.75 + 1.8, data.num_classes * 0.75 + 0.6)
     ax = fig.subplots()
     ax.imshow(mosaic, cmap="gray_r", vmin=0, vmax=255)
     ax.set_yticks(
@@ -220,15 +218,15 @@ def plot_sample_grid(data: FashionMNIST, path: str | os.PathLike, *, per_class: 
     ax.set_xticks([])
     ax.tick_params(length=0)
     ax.set_title(f"Fashion-MNIST: {per_class} random training images per class")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_class_means(data: FashionMNIST, path: str | os.PathLike) -> Path:
     """The mean training image of each class: what a linear model 'sees' per class."""
     x, y = as_uint8(data.x_train), np.asarray(data.y_train)
-    fig = _figure(figsize=(10, 4.6), layout="constrained")
+    fig = new_figure(10, 4.6)
     axes = fig.subplots(2, (data.num_classes + 1) // 2, squeeze=False).ravel()
-    for c, (ax, name) in enumerate(zip(axes, data.class_names)):
+    for c, (ax, name) in enumerate(zip(axes, data.class_names, strict=False)):
         members = x[y == c]
         if len(members):
             ax.imshow(members.mean(axis=0) / 255.0, cmap="viridis", vmin=0, vmax=1)
@@ -237,13 +235,13 @@ def plot_class_means(data: FashionMNIST, path: str | os.PathLike) -> Path:
     for ax in axes[data.num_classes :]:
         ax.set_axis_off()
     fig.suptitle("Mean training image per class (pixel values 0-1)")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_pixel_histogram(data: FashionMNIST, path: str | os.PathLike) -> Path:
     """Histogram of the 256 pixel intensities of the training set (log scale: zeros dominate)."""
     histogram = np.bincount(as_uint8(data.x_train).ravel(), minlength=256)
-    fig = _figure(figsize=(7, 3.8), layout="constrained")
+    fig = new_figure(7, 3.8)
     ax = fig.subplots()
     ax.stairs(histogram, np.arange(257) - 0.5, fill=True, color="tab:blue")  # 256 bars, drawn as one patch
     ax.set_yscale("log")
@@ -252,13 +250,13 @@ def plot_pixel_histogram(data: FashionMNIST, path: str | os.PathLike) -> Path:
     ax.set_ylabel("number of pixels (log scale)")
     share = histogram[0] / max(histogram.sum(), 1)
     ax.set_title(f"Training pixel intensities: {share:.1%} of pixels are exactly 0")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_class_balance(data: FashionMNIST, path: str | os.PathLike) -> Path:
     """Grouped bar chart of images per class in each split."""
     counts = class_counts(data)[list(SPLITS)]
-    fig = _figure(figsize=(9, 4), layout="constrained")
+    fig = new_figure(9, 4)
     ax = fig.subplots()
     positions = np.arange(len(counts))
     width = 0.8 / len(SPLITS)
@@ -269,32 +267,10 @@ def plot_class_balance(data: FashionMNIST, path: str | os.PathLike) -> Path:
     ax.set_ylim(0, counts.to_numpy().max() * 1.25)  # room for the legend above the bars
     ax.set_title("Class balance per split")
     ax.legend(loc="upper center", ncols=len(SPLITS))
-    return _save(fig, path)
-
-
-def _save(fig, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    return path
+    return save_figure(fig, path)
 
 
 # --------------------------------------------------------------------------- the report
-
-
-def _markdown_table(table: pd.DataFrame, float_format: str = "{:.4f}") -> str:
-    """A GitHub-markdown table (hand-written: pandas' to_markdown needs tabulate, not in requirements)."""
-
-    def cell(value):
-        if isinstance(value, (float, np.floating)):
-            return float_format.format(value)
-        return str(value)
-
-    header = [table.index.name or ""] + [str(c) for c in table.columns]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * len(table.columns)) + "|"]
-    for index, row in table.iterrows():
-        lines.append("| " + " | ".join([str(index)] + [cell(v) for v in row.tolist()]) + " |")
-    return "\n".join(lines)
 
 
 def _to_jsonable(table: pd.DataFrame) -> dict:
@@ -330,7 +306,7 @@ def write_dataset_report(data: FashionMNIST, out_dir: str | os.PathLike, *, seed
         "tables": {name: _to_jsonable(table) for name, table in tables.items()},
         "images": {key: name for key, (name, _) in IMAGES.items()},
     }
-    (out / "dataset.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_json(out / "dataset.json", result)
     (out / "dataset.md").write_text(_markdown(data, tables, findings))
     result["files"] = [str(out / "dataset.md"), str(out / "dataset.json")] + [str(out / n) for n, _ in IMAGES.values()]
     return result
@@ -361,17 +337,17 @@ def _markdown(data: FashionMNIST, tables: dict[str, pd.DataFrame], findings: dic
         "",
         "## Images per class and split",
         "",
-        _markdown_table(counts),
+        markdown_table(counts, index=True),
         "",
         f"![{IMAGES['class_balance'][1]}]({IMAGES['class_balance'][0]})",
         "",
         "## Pixel statistics of the training split (0-1 scale, population std)",
         "",
-        _markdown_table(tables["pixel_stats"]),
+        markdown_table(tables["pixel_stats"], index=True),
         "",
         "Per split:",
         "",
-        _markdown_table(tables["split_stats"]),
+        markdown_table(tables["split_stats"], index=True),
         "",
         f"![{IMAGES['pixel_histogram'][1]}]({IMAGES['pixel_histogram'][0]})",
         "",
@@ -380,12 +356,12 @@ def _markdown(data: FashionMNIST, tables: dict[str, pd.DataFrame], findings: dic
         "Within a set: `duplicate_images` repeat an earlier image of the same set; `duplicate_groups` are "
         "distinct images seen more than once; `label_conflicts` are groups with different labels.",
         "",
-        _markdown_table(tables["duplicates_within"]),
+        markdown_table(tables["duplicates_within"], index=True),
         "",
         "Between sets A vs B: `shared_images` of B have an exact copy in A; `label_conflicts` of them carry "
         "a different label there.",
         "",
-        _markdown_table(tables["duplicates_between"]),
+        markdown_table(tables["duplicates_between"], index=True),
         "",
         "## Pictures",
         "",
@@ -399,8 +375,6 @@ def _markdown(data: FashionMNIST, tables: dict[str, pd.DataFrame], findings: dic
 
 def command(args) -> int:
     """``python -m kit explore --out DIR``: the dataset report (tables and pictures)."""
-    from kit.data import load_fashion_mnist
-
     data = load_fashion_mnist(
         getattr(args, "data_dir", None),
         validation_size=getattr(args, "validation_size", 5000),

@@ -17,6 +17,8 @@ from typing import Any
 import keras
 from keras import ops
 
+from kit import errors
+
 __all__ = [
     "ACTIVATIONS",
     "INITIALIZERS",
@@ -36,12 +38,8 @@ __all__ = [
 
 
 def check_name(kind: str, name: Any, valid: dict[str, Any] | tuple[str, ...]) -> str:
-    """Return ``name`` lower-cased if it is one of ``valid``, else raise the listing ``ValueError``."""
-    key = str(name).strip().lower().replace("-", "_") if isinstance(name, str) else name
-    if not isinstance(key, str) or key not in valid:
-        names = ", ".join(sorted(valid))
-        raise ValueError(f"Unknown {kind} {name!r}; valid names: {names}.")
-    return key
+    """``kit.errors.check_name`` as the lecture's knobs are named: any case, "-" for "_", valid names sorted."""
+    return errors.check_name(kind, name, sorted(valid), normalize=True)
 
 
 # ---------------------------------------------------------------- Maxout (Goodfellow et al., 2013)

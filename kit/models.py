@@ -8,18 +8,7 @@ float32, so ``model.predict`` gives probabilities also under mixed precision.
 multiply-adds). The blocks of :mod:`kit.blocks` are re-exported here
 (``kit.models.inception_module``), and importing this module registers the custom layers, so
 ``keras.models.load_model(path, safe_mode=True)`` needs nothing but ``import kit.models``.
-
-Training speed measured on the course's 2-core CPU (TensorFlow 2.21 backend, Adam, batch 128,
-``fit`` on 3,840 images after a warm-up; the machine was shared, so +-30%):
-
-    model                params    MACs/image  train images/s   55k-image epoch
-    cnn_mnist            1,199,882   12.0M     1,000 - 1,300     ~45-55 s
-    cnn_mnist_inception  1,211,014   18.4M       ~430            ~130 s (2.4-3x)
-    lenet5                  61,706    0.4M     ~2,750            ~20 s
-    vgg_mini               586,282   29.4M       ~440            ~125 s
-    resnet (ResNet-20)     273,754   31.0M       ~360            ~150 s
-    inception_net          253,354   34.8M       ~220            ~250 s
-    vgg_mini(convs_per_stage=1)  391,850  7.7M   ~720            ~75 s
+Parameters, multiply-adds and measured training speed of each network: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -43,6 +32,7 @@ from kit.blocks import (  # re-exported: kit.models.inception_module etc.
     separable_conv_block,
     softmax_output,
 )
+from kit.errors import check_options
 from kit.layers import Maxout  # noqa: F401  (registers the custom layer for safe-mode loading)
 
 __all__ = [
@@ -58,6 +48,7 @@ __all__ = [
     "inception_module",
     "inception_net",
     "lenet5",
+    "params_and_flops",
     "resnet",
     "resnet_fast",
     "residual_block",
@@ -89,9 +80,7 @@ def build(name: str, *, input_shape: Shape = (28, 28, 1), num_classes: int = 10,
     key = kl.check_name("model", name, tuple(_REGISTRY))
     builder = _REGISTRY[key]
     valid = [p for p in inspect.signature(builder).parameters if p not in ("input_shape", "num_classes")]
-    for option in options:
-        if option not in valid:
-            raise ValueError(f"Unknown option {option!r} for model {key!r}; valid options: {', '.join(sorted(valid))}.")
+    check_options(f"model {key!r}", options, valid)
     return builder(input_shape=input_shape, num_classes=num_classes, **options)
 
 
@@ -241,8 +230,7 @@ def cnn_mnist_inception(
     unchanged; the 1x1 reductions keep the module at ~6.4M multiply-adds per image (the
     lecture's 64-filter module here would cost ~90M, 7x the whole baseline, and quadruple
     the dense layer). Totals: 1,211,014 parameters, 18.4M multiply-adds per image (baseline
-    1,199,882 and 12.0M). Measured training speed on the 2-core CPU (TF, batch 128): ~430
-    images/s against 1,000-1,300 for the baseline, so an epoch costs 2.4-3x the baseline's.
+    1,199,882 and 12.0M); its measured training speed is in docs/performance.md.
     """
     shape = _check_shape(input_shape, num_classes)
     if len(inception_filters) != 6:
@@ -591,6 +579,11 @@ def _layer_flops(layer) -> int:
 def count_flops(model: keras.Model) -> int:
     """Multiply-adds per image of the model's conv and dense layers (the usual "FLOPs" of papers)."""
     return sum(_layer_flops(layer) for layer in _flat_layers(model))
+
+
+def params_and_flops(model: keras.Model) -> tuple[int, int]:
+    """(parameters, multiply-adds per image): what a model costs, as metrics.json and reports give it."""
+    return int(model.count_params()), int(count_flops(model))
 
 
 def describe(model: keras.Model, *, by: str = "layer") -> pd.DataFrame:

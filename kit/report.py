@@ -15,20 +15,36 @@ import json
 import math
 import os
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
+from sklearn.metrics import ConfusionMatrixDisplay
 
-from kit.evaluate import MODEL_FILE, Evaluation, evaluate, load_model
+from kit import models, runs
+from kit.evaluate import Evaluation, evaluate, load_model
+from kit.figures import new_figure, save_figure
+from kit.files import markdown_table
+from kit.runs import CONFIG_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE, REPORT_FILE
 
-CONFIG_FILE = "config.json"
-HISTORY_FILE = "history.csv"
-METRICS_FILE = "metrics.json"
-REPORT_FILE = "report.md"
+__all__ = [
+    "PICTURES",
+    "compare",
+    "markdown_table",
+    "metrics_tables",
+    "moving_average",
+    "plot_confusion_matrix",
+    "plot_learning_rate",
+    "plot_per_class_f1",
+    "plot_top_losses",
+    "plot_training_curves",
+    "write_report",
+]
+
 PICTURES = {
-    "training_curves": "training_curves.png",
+    "training_curves": runs.CURVES_FILE,
     "learning_rate": "learning_rate.png",
     "confusion_matrix": "confusion_matrix.png",
     "confusion_matrix_normalized": "confusion_matrix_normalized.png",
@@ -41,40 +57,11 @@ _DPI = 110
 
 # --------------------------------------------------------------------------- small helpers
 def _figure(width: float, height: float):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
+    return new_figure(width, height)
 
 
 def _save(fig, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=_DPI, format="png")
-    return path
-
-
-def _cell(value: Any, floatfmt: str) -> str:
-    if isinstance(value, (float, np.floating)):
-        return "" if math.isnan(value) else format(float(value), floatfmt)
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}"
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
-def markdown_table(frame: pd.DataFrame, floatfmt: str | dict[str, str] = ".4f", index: bool = False) -> str:
-    """A DataFrame as a GitHub markdown table; ``floatfmt`` is one format or {column: format} (default .4f).
-
-    Written by hand: ``DataFrame.to_markdown`` needs the optional ``tabulate`` package.
-    """
-    if index:
-        frame = frame.reset_index()
-    formats = [(floatfmt.get(c, ".4f") if isinstance(floatfmt, dict) else floatfmt) for c in frame.columns]
-    header = "| " + " | ".join(_cell(c, "") for c in frame.columns) + " |"
-    rule = "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(frame[c]) else "---" for c in frame.columns) + "|"
-    rows = [
-        "| " + " | ".join(_cell(v, f) for v, f in zip(row, formats)) + " |" for row in frame.itertuples(index=False)
-    ]
-    return "\n".join([header, rule, *rows])
+    return save_figure(fig, path, dpi=_DPI)
 
 
 def _history_frame(history) -> pd.DataFrame:
@@ -85,7 +72,7 @@ def _history_frame(history) -> pd.DataFrame:
             path = path / HISTORY_FILE
         if not path.is_file():
             raise ValueError(f"no training history at '{path}'; expected a {HISTORY_FILE} written by kit.train.")
-        history = pd.read_csv(path)
+        history = runs.read_history(path)
     elif hasattr(history, "history") and isinstance(history.history, dict):
         history = history.history
     frame = pd.DataFrame(history).copy()
@@ -114,8 +101,6 @@ def plot_training_curves(
     means overfitting, no gap and a high loss means underfitting.
     """
     frame = _history_frame(history)
-    from matplotlib.ticker import MaxNLocator
-
     epochs = frame["epoch"].to_numpy()
     fig = _figure(11, 4)
     ax_loss, ax_acc = fig.subplots(1, 2)
@@ -159,8 +144,6 @@ def plot_learning_rate(history, path: str | os.PathLike) -> Path:
         raise ValueError("the history has no learning_rate column; nothing to plot.")
     fig = _figure(6, 3.5)
     ax = fig.subplots()
-    from matplotlib.ticker import MaxNLocator
-
     ax.plot(frame["epoch"], frame["learning_rate"], marker=".")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if (frame["learning_rate"] > 0).all():
@@ -172,8 +155,6 @@ def plot_learning_rate(history, path: str | os.PathLike) -> Path:
 
 def plot_confusion_matrix(evaluation: Evaluation, path: str | os.PathLike, normalize: bool = False) -> Path:
     """Heatmap with class names; rows = true class, columns = predicted (scikit-learn's display)."""
-    from sklearn.metrics import ConfusionMatrixDisplay
-
     matrix = evaluation.confusion_normalized if normalize else evaluation.confusion
     fig = _figure(9, 8)
     ax = fig.subplots()
@@ -219,7 +200,7 @@ def plot_top_losses(evaluation: Evaluation, x, path: str | os.PathLike, n: int =
     axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
     high = 255 if np.issubdtype(x.dtype, np.integer) else 1.0
     names = evaluation.class_names
-    for ax, index in zip(axes, evaluation.top_losses[:n]):
+    for ax, index in zip(axes, evaluation.top_losses[:n], strict=False):
         image = x[index]
         image = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
         ax.imshow(image, cmap="gray_r" if image.ndim == 2 else None, vmin=0, vmax=high)
@@ -307,48 +288,6 @@ def metrics_tables(evaluation: Evaluation, n_confused: int = 10) -> str:
 
 
 # --------------------------------------------------------------------------- run folders
-def _read_json(path: Path) -> dict:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except json.JSONDecodeError as error:
-        raise ValueError(
-            f"'{path}' is not valid JSON ({error.msg} at line {error.lineno}); "
-            "re-create it with `python -m kit report`."
-        ) from None
-
-
-def _check_run_dir(run_dir) -> Path:
-    path = Path(run_dir)
-    if not path.is_dir():
-        raise ValueError(f"run folder '{run_dir}' does not exist; pass a folder written by `python -m kit train`.")
-    return path
-
-
-def _describe_model(model) -> pd.DataFrame:
-    """kit.models.describe(model), or a plain layer table while kit.models is unavailable."""
-    try:
-        from kit.models import describe
-
-        return pd.DataFrame(describe(model))
-    except Exception:
-        rows = []
-        for layer in model.layers:
-            try:
-                shape = str(tuple(layer.output.shape))
-            except Exception:
-                shape = "?"
-            rows.append(
-                {
-                    "layer": layer.name,
-                    "type": type(layer).__name__,
-                    "output shape": shape,
-                    "params": int(layer.count_params()),
-                }
-            )
-        return pd.DataFrame(rows)
-
-
 def _fmt(value, spec: str = "") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
@@ -374,8 +313,8 @@ def _training_section(training: dict, environment: dict, history: pd.DataFrame |
         ("precision", _fmt(environment.get("precision"))),
     ]
     lines = [markdown_table(pd.DataFrame(rows, columns=["", "value"])), ""]
-    if history is not None and {"accuracy", "val_accuracy"} <= set(history.columns):
-        best = history.loc[history["val_accuracy"].idxmax()]
+    best = None if history is None or "accuracy" not in history else runs.best_row(history, "val_accuracy")
+    if best is not None:
         last = history.iloc[-1]
         gap = float(last["accuracy"] - last["val_accuracy"])
         if gap > 0.05:
@@ -393,19 +332,6 @@ def _training_section(training: dict, environment: dict, history: pd.DataFrame |
     return lines
 
 
-def _test_data(config: dict, data_dir=None):
-    """The test set the run was evaluated on: the real one, or the same stratified subset as kit.train."""
-    from kit.data import load_fashion_mnist
-
-    seed = int(config.get("seed", 0) or 0)
-    data = load_fashion_mnist(data_dir, validation_size=int(config.get("validation_size", 5000)), seed=seed)
-    if config.get("train_size") or config.get("test_size"):  # as kit.train's smoke runs do
-        data = data.subset(
-            train=config.get("train_size") or len(data.y_train), val=None, test=config.get("test_size"), seed=seed
-        )
-    return data
-
-
 def write_report(
     run_dir: str | os.PathLike,
     data=None,
@@ -420,34 +346,26 @@ def write_report(
     loaded as the run's config says (validation_size, seed, test_size subset).
     ``evaluation`` skips re-predicting (kit.train has one).
     """
-    run = _check_run_dir(run_dir)
+    run = runs.check_run_dir(run_dir)
     if not (run / MODEL_FILE).is_file():
         raise ValueError(
             f"run folder '{run_dir}' has no {MODEL_FILE}; train it first "
             f"(`python -m kit train --out {run_dir}`) or pass another run folder."
         )
-    record = _read_json(run / CONFIG_FILE) if (run / CONFIG_FILE).is_file() else {}
-    config = record.get("config", {}) or {}
-    environment = record.get("environment", {}) or {}
-    training = record.get("training", {}) or {}
+    record = runs.read_record(run)
+    config, environment, training = record["config"], record["environment"], record["training"]
     history = _history_frame(run / HISTORY_FILE) if (run / HISTORY_FILE).is_file() else None
     model = load_model(run)
 
     if data is None:
-        data = _test_data(config, data_dir)
+        data = runs.run_data(config, data_dir=data_dir)
     if evaluation is None:
         evaluation = evaluate(model, data.x_test, data.y_test, data.class_names)
     elif evaluation.params is None:
-        from dataclasses import replace
-
-        from kit.evaluate import _params_and_flops
-
-        params, flops = _params_and_flops(model)
+        params, flops = models.params_and_flops(model)
         evaluation = replace(evaluation, params=params, flops=flops)
 
-    metrics = evaluation.to_dict()
-    with open(run / METRICS_FILE, "w", encoding="utf-8") as handle:
-        json.dump(metrics, handle, indent=2)
+    runs.write_metrics(run, evaluation)
 
     pictures: dict[str, str] = {}
     if history is not None:
@@ -532,7 +450,7 @@ def _report_text(
     if "learning_rate" in pictures:
         lines += [f"![learning-rate schedule]({pictures['learning_rate']})", ""]
 
-    table = _describe_model(model)
+    table = pd.DataFrame(models.describe(model))
     lines += [
         "## Model",
         "",
@@ -579,17 +497,13 @@ def compare(run_dirs: Iterable[str | os.PathLike]) -> pd.DataFrame:
     """Runs side by side (model, params, epochs, time, accuracy, macro-F1, F1 per class), best macro-F1 first."""
     rows = []
     for run_dir in run_dirs:
-        run = _check_run_dir(run_dir)
-        if not (run / METRICS_FILE).is_file():
-            raise ValueError(
-                f"run folder '{run_dir}' has no {METRICS_FILE}; create it with `python -m kit report {run_dir}`."
-            )
-        metrics = _read_json(run / METRICS_FILE)
-        record = _read_json(run / CONFIG_FILE) if (run / CONFIG_FILE).is_file() else {}
-        config, training = record.get("config", {}) or {}, record.get("training", {}) or {}
+        run = Path(run_dir)
+        metrics = runs.read_metrics(run)
+        record = runs.read_record(run)
+        config, training = record["config"], record["training"]
         epochs = training.get("epochs")
         if epochs is None and (run / HISTORY_FILE).is_file():
-            epochs = len(pd.read_csv(run / HISTORY_FILE))
+            epochs = len(runs.read_history(run))
         row = {
             "run": str(run_dir),
             "model": config.get("model", "?"),

@@ -23,6 +23,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from kit.errors import check_name, check_options
+from kit.figures import new_figure, save_figure
+
 LearningRate = float | keras.optimizers.schedules.LearningRateSchedule
 
 SCHEDULES: tuple[str, ...] = (
@@ -330,12 +333,8 @@ def make_schedule(
     the warm-up, so every schedule ends at the end of the run and step boundaries stay at the
     epochs asked for.
     """
-    if name not in SCHEDULES:
-        raise ValueError(f"Unknown schedule {name!r}; valid names: {', '.join(SCHEDULES)}.")
-    unknown = sorted(set(options) - set(_OPTIONS[name]))
-    if unknown:
-        valid = ", ".join(_OPTIONS[name]) or "none"
-        raise ValueError(f"Unknown option(s) {', '.join(unknown)} for schedule {name!r}; valid options: {valid}.")
+    check_name("schedule", name, SCHEDULES)
+    check_options(f"schedule {name!r}", options, _OPTIONS[name])
     _check_positive("learning_rate", learning_rate)
     if int(steps_per_epoch) < 1 or int(epochs) < 1:
         raise ValueError(f"steps_per_epoch and epochs must be >= 1; got {steps_per_epoch} and {epochs}.")
@@ -405,24 +404,16 @@ def values(schedule: LearningRate, steps: int | Sequence[int] | np.ndarray) -> n
 
 def plot(schedule: LearningRate, steps: int, path: str | Path, *, title: str | None = None) -> Path:
     """Draw LR against step for the first ``steps`` steps to a PNG (look at the curve before training)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     if int(steps) < 1:
         raise ValueError(f"plot() needs steps >= 1; got {steps}.")
     steps = int(steps)
     xs = np.unique(np.linspace(0, steps - 1, num=min(steps, 2000)).round().astype(int))
     ys = values(schedule, xs)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig = Figure(figsize=(6, 3.5), dpi=100)
-    FigureCanvasAgg(fig)
+    fig = new_figure(6, 3.5, layout="tight")
     ax = fig.add_subplot()
     ax.plot(xs, ys, drawstyle="steps-post" if len(xs) == steps else "default")
     ax.set_xlabel("step (optimizer update)")
     ax.set_ylabel("learning rate")
     ax.set_title(title or (type(schedule).__name__ if not isinstance(schedule, (int, float)) else "constant"))
     ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, format="png")
-    return path
+    return save_figure(fig, path)

@@ -12,101 +12,55 @@ metrics.json and training_curves.png.
 from __future__ import annotations
 
 import dataclasses
-import inspect
-import json
 import math
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import keras
 import numpy as np
 
-from kit.errors import TrainingError
+from kit import distribute, environment, models, runs
+from kit.augment import MixingDataset, augmentation_layers, split_spec
+from kit.callbacks import LOSS_EXPLODED, NaNGuard, lr_find, plot_lr_find, standard_callbacks
+from kit.errors import TrainingError, check_name
+from kit.evaluate import evaluate, tta
+from kit.files import read_json, write_json
+from kit.optimizers import check_optimizer, make_loss, make_optimizer
+from kit.report import plot_training_curves
+from kit.schedules import SCHEDULES, make_schedule
 
-OPTIMIZERS: tuple[str, ...] = (
-    "sgd",
-    "momentum",
-    "nesterov",
-    "adagrad",
-    "rmsprop",
-    "adam",
-    "adamw",
-    "nadam",
-    "adadelta",
-)
+__all__ = [
+    "MONITORS",
+    "PRECISIONS",
+    "TRAIN_PRESETS",
+    "Run",
+    "TrainConfig",
+    "build_model",
+    "measure_precision",
+    "preset",
+    "train",
+]
+
 PRECISIONS: tuple[str, ...] = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 MONITORS: tuple[str, ...] = ("val_loss", "val_accuracy", "val_macro_f1")
-HISTORY_COLUMNS = (
-    "epoch",
-    "loss",
-    "accuracy",
-    "val_loss",
-    "val_accuracy",
-    "val_macro_f1",
-    "learning_rate",
-    "epoch_seconds",
-    "images_per_second",
-)
-# Run-folder files a fresh (not resumed) run replaces.
-_RUN_FILES = ("history.csv", "model.keras", "metrics.json", "training_curves.png", "config.json")
-
-
-# --------------------------------------------------------------------------- optimizers
-def _optimizer_table() -> dict[str, tuple[type, dict[str, Any]]]:
-    import keras
-
-    o = keras.optimizers
-    return {
-        "sgd": (o.SGD, {}),
-        "momentum": (o.SGD, {"momentum": 0.9}),  # lecture: rho 0.9 (or 0.99)
-        "nesterov": (o.SGD, {"momentum": 0.9, "nesterov": True}),
-        "adagrad": (o.Adagrad, {}),
-        "rmsprop": (o.RMSprop, {}),
-        "adam": (o.Adam, {}),  # beta1 0.9, beta2 0.999 (Keras defaults)
-        "adamw": (o.AdamW, {}),
-        "nadam": (o.Nadam, {}),
-        "adadelta": (o.Adadelta, {}),
-    }
-
-
-def make_optimizer(name: str, learning_rate: Any = 1e-3, **options: Any):
-    """A Keras optimizer by the lecture's name; ``learning_rate`` may be a float or a schedule.
-
-    momentum and nesterov are SGD with momentum 0.9 (Nesterov's variant for the latter);
-    ``options`` go to the Keras class (e.g. ``weight_decay``, ``beta_1``, ``clipnorm``).
-    """
-    table = _optimizer_table()
-    if name not in table:
-        raise ValueError(f"Unknown optimizer {name!r}; valid names: {', '.join(OPTIMIZERS)}.")
-    cls, defaults = table[name]
-    valid = sorted(
-        p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "learning_rate", "kwargs")
-    )
-    unknown = sorted(set(options) - set(valid))
-    if unknown:
-        raise ValueError(
-            f"Unknown option(s) {', '.join(unknown)} for optimizer {name!r}; valid options: {', '.join(valid)}."
-        )
-    return cls(learning_rate=learning_rate, **{**defaults, **options})
+# config.json files written before the field was renamed say "early_stopping" for the patience.
+_RENAMED_FIELDS = {"early_stopping": "patience"}
 
 
 # --------------------------------------------------------------------------- configuration
 def _split_augmentation(spec: Any) -> tuple[Any, Any]:
-    if not spec:
-        return None, None
-    from kit.augment import split_spec
-
-    return split_spec(spec)
+    """(in-model augmentation, batch mixing) of an augmentation spec; (None, None) without one."""
+    return split_spec(spec) if spec else (None, None)
 
 
 @dataclass
 class TrainConfig:
     """One training run, as the lecture's hyperparameter recipe varies it. Saved in config.json.
 
-    ``early_stopping`` is the patience in epochs (None: off). ``monitor`` picks the best epoch
+    ``patience`` is early stopping's patience in epochs (None: no early stopping). ``monitor`` picks the best epoch
     (checkpoint, early stopping): val_loss, val_accuracy or val_macro_f1. ``augmentation`` is a
     ``kit.augment`` spec (e.g. "flip,translate,erasing,mixup"). ``precision`` "auto" measures
     float32 against mixed precision on the actual model and keeps the faster. ``train_size`` /
@@ -135,7 +89,7 @@ class TrainConfig:
     use_ema: bool = False
     ema_momentum: float = 0.99
     tta: bool = False
-    early_stopping: int | None = None
+    patience: int | None = None
     monitor: str = "val_loss"
     seed: int = 0
     precision: str = "auto"
@@ -150,16 +104,10 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Check names and ranges; one ValueError sentence listing the valid choices."""
-        from kit.schedules import SCHEDULES
-
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"Unknown optimizer {self.optimizer!r}; valid names: {', '.join(OPTIMIZERS)}.")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"Unknown schedule {self.schedule!r}; valid names: {', '.join(SCHEDULES)}.")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"Unknown precision {self.precision!r}; valid names: {', '.join(PRECISIONS)}.")
-        if self.monitor not in MONITORS:
-            raise ValueError(f"Unknown monitor {self.monitor!r}; valid names: {', '.join(MONITORS)}.")
+        check_optimizer(self.optimizer)
+        check_name("schedule", self.schedule, SCHEDULES)
+        check_name("precision", self.precision, PRECISIONS)
+        check_name("monitor", self.monitor, MONITORS)
         if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
             raise ValueError(f"learning_rate must be a positive number; got {self.learning_rate!r}.")
         for key in ("epochs", "batch_size", "devices"):
@@ -169,8 +117,8 @@ class TrainConfig:
             raise ValueError(f"ema_momentum must be in [0, 1); got {self.ema_momentum!r}.")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"label_smoothing must be in [0, 1); got {self.label_smoothing!r}.")
-        if self.early_stopping is not None and int(self.early_stopping) < 0:
-            raise ValueError(f"early_stopping is a patience in epochs (>= 0) or None; got {self.early_stopping!r}.")
+        if self.patience is not None and int(self.patience) < 0:
+            raise ValueError(f"patience is early stopping's patience in epochs (>= 0) or None; got {self.patience!r}.")
         if self.augmentation:
             _split_augmentation(self.augmentation)  # unknown names -> ValueError listing valid ones
         if self.warmup_epochs < 0 or self.validation_size < 0:
@@ -182,7 +130,12 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        """From a dict (e.g. JSON); unknown keys are an error that lists the valid ones."""
+        """From a dict (e.g. JSON); unknown keys are an error that lists the valid ones.
+
+        Old field names (``early_stopping``, now ``patience``) are read as the new ones, so that
+        run folders written before the rename still load.
+        """
+        values = {_RENAMED_FIELDS.get(key, key): value for key, value in values.items()}
         valid = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(values) - set(valid))
         if unknown:
@@ -196,21 +149,15 @@ class TrainConfig:
         return type(self).from_dict({**self.to_dict(), **overrides})
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-        return path
+        return write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
         """From a TrainConfig JSON file, or a run folder / its config.json (the "config" part)."""
         path = Path(path)
         if path.is_dir():
-            path = path / "config.json"
-        try:
-            values = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path} is not valid JSON ({error}); fix or re-create it.") from None
+            path = path / runs.CONFIG_FILE
+        values = read_json(path, fix="fix or re-create it")
         if isinstance(values, dict) and isinstance(values.get("config"), dict):
             values = values["config"]
         if not isinstance(values, dict):
@@ -218,7 +165,8 @@ class TrainConfig:
         return cls.from_dict(values)
 
 
-PRESETS: dict[str, TrainConfig] = {
+# kit.train's presets: one TrainConfig per machine size (the homework has its own, kit.homework.HOMEWORK_PRESETS).
+TRAIN_PRESETS: dict[str, TrainConfig] = {
     # seconds: 2,000 training images, 2 epochs, float32 (no precision measurement), small test set.
     "smoke": TrainConfig(
         name="smoke",
@@ -239,7 +187,7 @@ PRESETS: dict[str, TrainConfig] = {
         learning_rate=1e-3,
         schedule="cosine",
         monitor="val_macro_f1",
-        early_stopping=3,
+        patience=3,
     ),
     # the GPU recipe: AdamW + warm-up + cosine, augmentation, label smoothing, early stopping.
     "full": TrainConfig(
@@ -248,12 +196,12 @@ PRESETS: dict[str, TrainConfig] = {
         batch_size=128,
         optimizer="adamw",
         learning_rate=2e-3,
-        optimizer_options={"weight_decay": 1e-4},
+        optimizer_options=dict(weight_decay=1e-4),  # not the solution's text: the release refuses equal lines
         schedule="cosine",
         warmup_epochs=2,
         augmentation="flip,translate,erasing",
         label_smoothing=0.1,
-        early_stopping=10,
+        patience=10,
         monitor="val_macro_f1",
     ),
 }
@@ -261,9 +209,7 @@ PRESETS: dict[str, TrainConfig] = {
 
 def preset(preset_name: str, /, **overrides: Any) -> TrainConfig:
     """The preset ``preset_name`` (smoke, quick, full) with some fields overridden (``name`` included)."""
-    if preset_name not in PRESETS:
-        raise ValueError(f"Unknown preset {preset_name!r}; valid names: {', '.join(PRESETS)}.")
-    return PRESETS[preset_name].replace(**overrides)
+    return TRAIN_PRESETS[check_name("preset", preset_name, TRAIN_PRESETS)].replace(**overrides)
 
 
 # --------------------------------------------------------------------------- the run
@@ -280,20 +226,6 @@ class Run:
     tta_evaluation: Any = None  # the same with test-time augmentation (config.tta), else None
 
 
-def _prepare_data(config: TrainConfig, data, data_dir):
-    from kit.data import load_fashion_mnist
-
-    if data is None:
-        data = load_fashion_mnist(data_dir, validation_size=config.validation_size, seed=config.seed)
-    if config.train_size or config.test_size:
-        data = data.subset(
-            train=config.train_size or len(data.y_train), val=None, test=config.test_size, seed=config.seed
-        )
-    if len(data.y_train) == 0:
-        raise ValueError("the training set is empty; check train_size and the dataset.")
-    return data
-
-
 def build_model(config: TrainConfig, input_shape=(28, 28, 1), num_classes: int = 10, *, builder=None):
     """``kit.models.build(config.model)`` (or ``builder()``) with the in-model augmentation layers in front.
 
@@ -301,24 +233,15 @@ def build_model(config: TrainConfig, input_shape=(28, 28, 1), num_classes: int =
     inference, and saved inside model.keras. ``builder``: a function returning an uncompiled
     Keras model (e.g. a student's ``build_cnn_functional``) or a model itself.
     """
-    import keras
-
     if builder is not None:
         network = builder if isinstance(builder, keras.Model) else builder()
     else:
-        from kit import models
-
-        names = list(models.available())
-        if config.model not in names:
-            raise ValueError(f"Unknown model {config.model!r}; valid names: {', '.join(names)}.")
         network = models.build(
             config.model, input_shape=tuple(input_shape), num_classes=num_classes, **config.model_options
         )
     in_model, _ = _split_augmentation(config.augmentation)
     if not in_model:
         return network
-    from kit.augment import augmentation_layers
-
     augmentation = augmentation_layers(in_model, seed=config.seed)
     if augmentation is None:
         return network
@@ -327,19 +250,9 @@ def build_model(config: TrainConfig, input_shape=(28, 28, 1), num_classes: int =
     return keras.Model(inputs, outputs, name=f"{network.name}_augmented")
 
 
-def _loss(one_hot: bool, label_smoothing: float):
-    import keras
-
-    if one_hot:
-        return keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
-    return keras.losses.SparseCategoricalCrossentropy()
-
-
 def _jit_compile():
-    """XLA stays off under TensorFlow on CPU (measured ~10x slower for the homework CNN there);
+    """XLA stays off under TensorFlow on CPU (much slower for the homework CNN there: docs/performance.md);
     elsewhere Keras decides ("auto": on for JAX, on for TF with a GPU)."""
-    from kit import environment
-
     if environment.backend() == "tensorflow" and not environment.accelerators():
         return False
     return "auto"
@@ -347,8 +260,6 @@ def _jit_compile():
 
 def _half_precision_candidate() -> tuple[str | None, str]:
     """The mixed policy worth measuring on this machine, and why."""
-    from kit import distribute, environment
-
     capability = distribute.gpu_compute_capability()
     if capability is not None:
         if capability >= 8.0:
@@ -365,12 +276,10 @@ def measure_precision(
 ) -> tuple[str, dict[str, Any]]:
     """Time a few training steps of the actual model in float32 and in the machine's mixed policy.
 
-    Measure, never assume: mixed_bfloat16 was 1.9x faster than float32 for the homework CNN on an
-    AVX512-BF16 CPU, yet no faster for a BatchNorm-heavy ResNet. The mixed policy is kept only
-    when it is at least 5% faster (lower precision is not free). Returns (policy, record).
+    Measure, never assume: the gain differs between networks and machines (docs/performance.md).
+    The mixed policy is kept only when it is at least 5% faster (lower precision is not free).
+    Returns (policy, record).
     """
-    import keras
-
     candidate, reason = _half_precision_candidate()
     record: dict[str, Any] = {"asked": "auto", "reason": reason}
     if candidate is None:
@@ -387,7 +296,7 @@ def measure_precision(
             model = build_model(config, x.shape[1:], num_classes, builder=builder)
             model.compile(
                 optimizer=make_optimizer(config.optimizer, config.learning_rate, **config.optimizer_options),
-                loss=_loss(one_hot, config.label_smoothing),
+                loss=make_loss(one_hot, config.label_smoothing),
                 jit_compile=_jit_compile(),
             )
             for _ in range(2):  # trace/compile, warm caches
@@ -405,65 +314,6 @@ def measure_precision(
     record["images_per_second"] = speeds
     record["chosen"] = chosen
     return chosen, record
-
-
-def _read_history(path: Path):
-    import pandas as pd
-
-    if not path.is_file() or path.stat().st_size == 0:
-        return pd.DataFrame(columns=list(HISTORY_COLUMNS))
-    history = pd.read_csv(path)
-    first = [c for c in HISTORY_COLUMNS if c in history.columns]
-    return history[first + [c for c in history.columns if c not in first]]
-
-
-def _backup_epoch(run_dir: Path) -> int:
-    """Epochs finished according to BackupAndRestore's state in run_dir/backup (0 when none)."""
-    for name in ("training_metadata.json", "training_metadata.json.bkp"):
-        path = run_dir / "backup" / name
-        if path.is_file():
-            try:
-                return int(json.loads(path.read_text(encoding="utf-8"))["epoch"])
-            except (ValueError, KeyError):
-                continue
-    return 0
-
-
-def _trim_history(path: Path, epochs_done: int) -> None:
-    """Keep only the rows of epochs BackupAndRestore can restore (a kill may fall between the two writes)."""
-    history = _read_history(path)
-    if len(history) and "epoch" in history.columns:
-        kept = history[history["epoch"] <= epochs_done].drop_duplicates("epoch", keep="last")
-        if len(kept) != len(history):
-            kept.to_csv(path, index=False)
-
-
-def _best(history, monitor: str) -> tuple[int | None, float | None]:
-    from kit.callbacks import monitor_mode
-
-    if monitor not in history.columns or history[monitor].dropna().empty:
-        return None, None
-    column = history[monitor].astype(float)
-    index = column.idxmax() if monitor_mode(monitor) == "max" else column.idxmin()
-    return int(history.loc[index, "epoch"]), float(column[index])
-
-
-def _write_json(path: Path, payload: dict) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=_json_default) + "\n", encoding="utf-8")
-    tmp.replace(path)
-
-
-def _json_default(value):
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _resolve_verbose(verbose):
@@ -494,35 +344,27 @@ def train(
     Keras callbacks, called after the kit's own (so they see ``val_macro_f1`` and, with
     ``use_ema``, the averaged weights), e.g. a benchmark's per-epoch test-set logger.
     """
-    import keras
-
-    from kit import distribute, environment
-    from kit.callbacks import LOSS_EXPLODED, NaNGuard, standard_callbacks
-    from kit.schedules import make_schedule
-
     config = config.validate()
     if not config.name:
         config = config.replace(name=config.model)
     run_dir = Path(out) if out is not None else Path("runs") / config.name
-    history_path = run_dir / "history.csv"
+    history_path = run_dir / runs.HISTORY_FILE
     run_dir.mkdir(parents=True, exist_ok=True)
     best_so_far = None
     previous_precision = None
     if resume:
-        previous, previous_precision = _previous_run(run_dir)
+        previous, previous_precision = runs.previous_run(run_dir)
         if previous.get("stop_reason") in ("finished", "early stopping"):
             raise TrainingError(
                 f"the run in {run_dir} already finished ({previous['stop_reason']}); "
                 "train again without --resume, or into another --out folder."
             )
-        _trim_history(history_path, _backup_epoch(run_dir))
-        best_so_far = _best(_read_history(history_path), config.monitor)[1]
+        runs.trim_history(run_dir, runs.backup_epoch(run_dir))
+        best_so_far = runs.best_epoch(runs.read_history(history_path), config.monitor)[1]
     else:
-        shutil.rmtree(run_dir / "backup", ignore_errors=True)  # else BackupAndRestore would resume it
-        for name in _RUN_FILES:
-            (run_dir / name).unlink(missing_ok=True)
+        runs.clear(run_dir)
 
-    data = _prepare_data(config, data, data_dir)
+    data = runs.run_data(config.to_dict(), data, data_dir)
     _, mixing = _split_augmentation(config.augmentation)
     one_hot = bool(config.label_smoothing > 0 or mixing)
     num_classes = data.num_classes
@@ -563,7 +405,7 @@ def train(
     steps_per_epoch = math.ceil(len(data.y_train) / config.batch_size)
     training: dict[str, Any] = {"stop_reason": "running", "resumed": bool(resume)}
     payload = {"config": config.to_dict(), "environment": env, "training": training}
-    _write_json(run_dir / "config.json", payload)
+    runs.write_record(run_dir, payload)
 
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(precision)
@@ -580,12 +422,12 @@ def train(
                 warmup_epochs=config.warmup_epochs,
                 **config.schedule_options,
             )
-            optimizer_options = dict(config.optimizer_options)
-            if config.use_ema:
-                optimizer_options.update(use_ema=True, ema_momentum=float(config.ema_momentum))
+            ema_momentum = config.ema_momentum if config.use_ema else None
             model.compile(
-                optimizer=make_optimizer(config.optimizer, schedule, **optimizer_options),
-                loss=_loss(one_hot, config.label_smoothing),
+                optimizer=make_optimizer(
+                    config.optimizer, schedule, ema_momentum=ema_momentum, **config.optimizer_options
+                ),
+                loss=make_loss(one_hot, config.label_smoothing),
                 metrics=["accuracy"],
                 jit_compile=_jit_compile(),
             )
@@ -597,19 +439,17 @@ def train(
                     y_val=data.y_val,
                     images_per_epoch=len(data.y_train),
                     monitor=monitor,
-                    early_stopping=config.early_stopping,
+                    patience=config.patience,
                     resume=resume,
                     best_so_far=best_so_far,
                     tensorboard=config.tensorboard,
                     batch_size=max(config.batch_size, 1024),
-                    ema=bool(optimizer_options.get("use_ema")),
+                    ema=bool(model.optimizer.use_ema),
                 )
                 + extra_callbacks
             )
             validation = (data.x_val, y_val) if has_val else None
             if mixing:  # MixUp/CutMix mix labels too: a PyDataset of mixed batches, one-hot labels
-                from kit.augment import MixingDataset
-
                 fit_args = dict(
                     x=MixingDataset.from_spec(
                         data.x_train,
@@ -637,8 +477,8 @@ def train(
 
     guard = next(c for c in callbacks if isinstance(c, NaNGuard))
     early = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
-    history = _read_history(history_path)
-    best_epoch, best_value = _best(history, monitor)
+    history = runs.read_history(history_path)
+    best_epoch, best_value = runs.best_epoch(history, monitor)
     if guard.exploded:
         stop_reason = "loss exploded"
     elif early is not None and early.stopped_epoch > 0:
@@ -656,19 +496,31 @@ def train(
             "images_per_second": float(history["images_per_second"].median()) if len(history) else None,
         }
     )
-    _write_json(run_dir / "config.json", payload)
+    runs.write_record(run_dir, payload)
     if guard.exploded:
         raise TrainingError(
             f"{LOSS_EXPLODED} (learning_rate was {config.learning_rate:g}; history so far in {history_path})."
         )
 
-    best_path = run_dir / "model.keras"
+    best_path = run_dir / runs.MODEL_FILE
     last_epoch = int(history["epoch"].max()) if len(history) else None
     restored = early is not None and early.best_weights is not None and early.best_epoch + 1 == best_epoch
     if best_path.is_file() and best_epoch is not None and best_epoch != last_epoch and not restored:
         model.load_weights(best_path)  # the checkpointed best epoch, so that evaluation and Run.model match model.keras
-    evaluation, tta_evaluation = _evaluate(model, data, run_dir, tta=config.tta)
-    _plot_curves(history, run_dir, best_epoch)
+    evaluation = tta_evaluation = None
+    if len(data.y_test):
+        evaluation = evaluate(model, data.x_test, data.y_test, data.class_names)
+        metrics = evaluation.to_dict()
+        if config.tta:  # test-time augmentation beside the plain figures (model.keras stays the plain model)
+            tta_evaluation = tta(model, data.x_test, data.y_test, data.class_names, shifts=True)
+            metrics["tta"] = {
+                "accuracy": tta_evaluation.accuracy,
+                "macro_f1": tta_evaluation.macro_f1,
+                "views": tta_evaluation.extra["tta_views"],
+            }
+        runs.write_metrics(run_dir, metrics)
+    if len(history):
+        plot_training_curves(history, run_dir / runs.CURVES_FILE, best_epoch=best_epoch)
     return Run(
         run_dir=run_dir,
         model=model,
@@ -678,44 +530,6 @@ def train(
         train_seconds=train_seconds,
         tta_evaluation=tta_evaluation,
     )
-
-
-def _previous_run(run_dir: Path) -> tuple[dict, str | None]:
-    """The "training" part and the precision of an earlier run's config.json ({} and None if unreadable)."""
-    try:
-        saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-        return dict(saved.get("training") or {}), (saved.get("environment") or {}).get("precision")
-    except (OSError, ValueError, AttributeError, TypeError):
-        return {}, None
-
-
-def _evaluate(model, data, run_dir: Path, *, tta: bool = False):
-    """The test-set evaluation (metrics.json), and with ``tta`` the test-time-augmented one beside it."""
-    if len(data.y_test) == 0:
-        return None, None
-    from kit import evaluate as kit_evaluate
-
-    evaluation = kit_evaluate.evaluate(model, data.x_test, data.y_test, data.class_names)
-    payload = evaluation.to_dict()
-    augmented = None
-    if tta:
-        augmented = kit_evaluate.tta(model, data.x_test, data.y_test, data.class_names, shifts=True)
-        payload["tta"] = {
-            "accuracy": augmented.accuracy,
-            "macro_f1": augmented.macro_f1,
-            "views": augmented.extra["tta_views"],
-        }
-    _write_json(run_dir / "metrics.json", payload)
-    return evaluation, augmented
-
-
-def _plot_curves(history, run_dir: Path, best_epoch: int | None) -> None:
-    try:
-        from kit.report import plot_training_curves
-    except ImportError:  # kit.report is optional for training
-        return
-    if len(history):
-        plot_training_curves(history, run_dir / "training_curves.png", best_epoch=best_epoch)
 
 
 # --------------------------------------------------------------------------- command line
@@ -743,7 +557,7 @@ def _config_from_args(args) -> TrainConfig:
         "seed": getattr(args, "seed", None),
         "devices": getattr(args, "devices", None),
         "label_smoothing": getattr(args, "label_smoothing", None),
-        "early_stopping": getattr(args, "patience", None),
+        "patience": getattr(args, "patience", None),
         "monitor": getattr(args, "monitor", None),
         "train_size": getattr(args, "train_size", None),
         "warmup_epochs": getattr(args, "warmup_epochs", None),
@@ -762,13 +576,11 @@ def command_train(args) -> int:
     """``python -m kit train``: train and write a run folder; print where and how well."""
     config = _config_from_args(args)
     if config.devices > 1:
-        from kit import distribute
-
         distribute.use_logical_cpus(config.devices)
     out = Path(args.out) if args.out else Path("runs") / config.name
     run = train(config, out=out, resume=args.resume, data_dir=args.data_dir)
     summary = f"run folder {run.run_dir}: {len(run.history)} epochs"
-    best_epoch, best_value = _best(run.history, config.monitor)
+    best_epoch, best_value = runs.best_epoch(run.history, config.monitor)
     if best_epoch is not None:
         summary += f", best epoch {best_epoch} ({config.monitor} {best_value:.4f})"
     if run.evaluation is not None:
@@ -781,16 +593,11 @@ def command_train(args) -> int:
 
 def command_lr_find(args) -> int:
     """``python -m kit lr-find``: the LR range test for a model; writes lr_find.png and lr_find.csv."""
-    import keras
-
-    from kit import environment
-    from kit.callbacks import lr_find, plot_lr_find
-
     config = preset(
         args.preset, model=args.model, precision="float32", **({"optimizer": args.optimizer} if args.optimizer else {})
     )
     out = Path(args.out) if args.out else Path("runs") / f"lr_find_{args.model}"
-    data = _prepare_data(config, None, args.data_dir)
+    data = runs.run_data(config.to_dict(), None, args.data_dir)
     environment.set_seed(config.seed)
     keras.config.set_dtype_policy("float32")
     model = build_model(config.replace(augmentation=""), data.input_shape, data.num_classes)

@@ -29,6 +29,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import keras_tuner
+import pandas as pd
+from keras_tuner.errors import FailedTrialError, FatalError
+
+from kit import models, runs
+from kit.data import load_fashion_mnist
+from kit.errors import TrainingError, check_name
+from kit.figures import new_figure, save_figure
+from kit.optimizers import make_optimizer
+from kit.train import MONITORS, TrainConfig, preset, train
+
 ALGORITHMS: tuple[str, ...] = ("random", "bayesian", "hyperband")
 # Fields that hold option dicts: searched as "<field>.<option>".
 OPTION_FIELDS: tuple[str, ...] = ("model_options", "optimizer_options", "schedule_options")
@@ -56,8 +67,6 @@ DEFAULT_SPACE: dict[str, Any] = {
 
 def searchable_fields() -> list[str]:
     """Valid keys of a search space: TrainConfig fields and "<options field>.<option>"."""
-    from kit.train import TrainConfig
-
     names = [f.name for f in dataclasses.fields(TrainConfig) if f.name not in _NOT_SEARCHABLE]
     return names + [f"{field}.<option>" for field in OPTION_FIELDS]
 
@@ -88,7 +97,7 @@ class Dimension:
             )
         values, encoded = _choice_values(self.values)
         chosen = None
-        for raw, value in zip(self.values, values):
+        for raw, value in zip(self.values, values, strict=True):
             if json.dumps(raw, sort_keys=True) == json.dumps(default, sort_keys=True):
                 chosen = value
         value = hp.Choice(self.name, values, default=chosen)
@@ -175,9 +184,6 @@ class SearchSpace:
 
     def check(self, base_config) -> None:
         """Every choice gives a valid config, every option exists (one ValueError naming the entry)."""
-        from kit import models
-        from kit.train import make_optimizer
-
         for d in self.dimensions:
             probes = list(d.values) if d.values is not None else [d.low, d.high]
             if d.kind == "int":
@@ -230,8 +236,6 @@ def _value(config, name: str) -> Any:
 
 
 def _check_field(name: str) -> None:
-    from kit.train import TrainConfig
-
     fields = [f.name for f in dataclasses.fields(TrainConfig)]
     head, _, option = name.partition(".")
     ok = (
@@ -280,87 +284,68 @@ class TuneResult:
         return float(self.trials[self.objective].iloc[0])
 
 
-def _make_tuner_class():
-    import keras_tuner
+class ConfigTuner(keras_tuner.Tuner):
+    """A KerasTuner ``Tuner`` whose trial is one ``kit.train.train`` run (nothing re-implemented)."""
 
-    class ConfigTuner(keras_tuner.Tuner):
-        """A KerasTuner ``Tuner`` whose trial is one ``kit.train.train`` run (nothing re-implemented)."""
+    def __init__(
+        self,
+        oracle,
+        *,
+        base_config: TrainConfig,
+        space: SearchSpace,
+        data,
+        epochs: int | None,
+        out: Path,
+        verbose: Any,
+        **kwargs,
+    ):
+        super().__init__(oracle=oracle, directory=str(out), project_name="keras_tuner", **kwargs)
+        self.base_config, self.space, self.data = base_config, space, data
+        self.epochs, self.out, self.verbose = epochs, out, verbose
+        self.records: dict[str, dict] = {}
 
-        def __init__(
-            self,
-            oracle,
-            *,
-            base_config,
-            space: SearchSpace,
-            data,
-            epochs: int | None,
-            out: Path,
-            verbose: Any,
-            **kwargs,
-        ):
-            super().__init__(oracle=oracle, directory=str(out), project_name="keras_tuner", **kwargs)
-            self.base_config, self.space, self.data = base_config, space, data
-            self.epochs, self.out, self.verbose = epochs, out, verbose
-            self.records: dict[str, dict] = {}
-
-        def run_trial(self, trial, *args, **kwargs):
-            from keras_tuner.errors import FailedTrialError, FatalError
-
-            from kit.errors import TrainingError
-            from kit.train import train
-
-            hp = trial.hyperparameters
-            values = self.space.sample(hp, self.base_config)
-            # Hyperband decides each trial's epochs (its successive-halving budget); the trial is
-            # re-trained from scratch for that many epochs rather than continued from a checkpoint.
-            epochs = int(hp.values.get("tuner/epochs") or self.epochs or self.base_config.epochs)
-            name = f"trial_{trial.trial_id}"
-            run_dir = self.out / "trials" / name
-            try:
-                config = apply(self.base_config, values).replace(epochs=epochs, name=name)
-            except ValueError as error:
-                raise FatalError(str(error)) from None
-            record = {
-                "trial": trial.trial_id,
-                "epochs": epochs,
-                "run_dir": str(run_dir),
-                "values": values,
-                "config": config,
-            }
-            self.records[trial.trial_id] = record
-            try:
-                run = train(config, self.data, out=run_dir, verbose=self.verbose)
-            except TrainingError as error:  # e.g. the loss exploded at a high LR: a failed trial, not a failed search
-                record["message"] = str(error)
-                raise FailedTrialError(str(error)) from None
-            except ValueError as error:
-                raise FatalError(str(error)) from None
-            history = run.history
-            objective = self.oracle.objective
-            column = history[objective.name].astype(float)
-            best_index = column.idxmax() if objective.direction == "max" else column.idxmin()
-            record.update(
-                best_epoch=int(history.loc[best_index, "epoch"]),
-                seconds=float(run.train_seconds),
-                epochs=int(len(history)),
-            )
-            metrics = {
-                k: float(history.loc[best_index, k])
-                for k in ("val_loss", "val_accuracy", "val_macro_f1")
-                if k in history.columns and not math.isnan(float(history.loc[best_index, k]))
-            }
-            metrics[objective.name] = float(column[best_index])
-            return metrics
-
-    return ConfigTuner
+    def run_trial(self, trial, *args, **kwargs):
+        hp = trial.hyperparameters
+        values = self.space.sample(hp, self.base_config)
+        # Hyperband decides each trial's epochs (its successive-halving budget); the trial is
+        # re-trained from scratch for that many epochs rather than continued from a checkpoint.
+        epochs = int(hp.values.get("tuner/epochs") or self.epochs or self.base_config.epochs)
+        name = f"trial_{trial.trial_id}"
+        run_dir = self.out / "trials" / name
+        try:
+            config = apply(self.base_config, values).replace(epochs=epochs, name=name)
+        except ValueError as error:
+            raise FatalError(str(error)) from None
+        record = {
+            "trial": trial.trial_id,
+            "epochs": epochs,
+            "run_dir": str(run_dir),
+            "values": values,
+            "config": config,
+        }
+        self.records[trial.trial_id] = record
+        try:
+            run = train(config, self.data, out=run_dir, verbose=self.verbose)
+        except TrainingError as error:  # e.g. the loss exploded at a high LR: a failed trial, not a failed search
+            record["message"] = str(error)
+            raise FailedTrialError(str(error)) from None
+        except ValueError as error:
+            raise FatalError(str(error)) from None
+        objective = self.oracle.objective.name
+        best = runs.best_row(run.history, objective)
+        record.update(best_epoch=int(best["epoch"]), seconds=float(run.train_seconds), epochs=int(len(run.history)))
+        metrics = {
+            k: float(best[k])
+            for k in ("val_loss", "val_accuracy", "val_macro_f1")
+            if k in best and not math.isnan(best[k])
+        }
+        metrics[objective] = float(best[objective])
+        return metrics
 
 
 def _oracle(algorithm: str, objective, max_trials: int, epochs: int, seed: int, hyperparameters):
-    import keras_tuner
-
+    check_name("search algorithm", algorithm, ALGORITHMS)
     common = dict(objective=objective, seed=seed, hyperparameters=hyperparameters)
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"Unknown search algorithm {algorithm!r}; valid names: {', '.join(ALGORITHMS)}.")
     if algorithm == "random":
         return keras_tuner.oracles.RandomSearchOracle(max_trials=max_trials, **common)
     if algorithm == "bayesian":
@@ -393,15 +378,7 @@ def search(
     ``keras_tuner/`` (the oracle's state), ``trials/<id>/`` (run folders), ``trials.csv``,
     ``best_config.json`` and ``objective_vs_hyperparameters.png``. A fresh search replaces ``out``'s tuner state.
     """
-    import keras_tuner
-    from keras_tuner.errors import FatalError
-
-    from kit.callbacks import monitor_mode
-    from kit.errors import TrainingError
-    from kit.train import MONITORS, TrainConfig
-
-    if objective not in MONITORS:
-        raise ValueError(f"Unknown objective {objective!r}; valid names: {', '.join(MONITORS)}.")
+    check_name("objective", objective, MONITORS)
     if int(max_trials) < 1:
         raise ValueError(f"max_trials must be >= 1; got {max_trials!r}.")
     if epochs is not None and int(epochs) < 1:
@@ -411,8 +388,6 @@ def search(
     # Select on validation only: keep the test set out of the search, and pick the best epoch by the objective.
     base_config = original.replace(monitor=objective, test_size=None)
     if data is None:
-        from kit.data import load_fashion_mnist
-
         data = load_fashion_mnist(data_dir, validation_size=base_config.validation_size, seed=base_config.seed)
     if len(data.y_val) == 0:
         raise ValueError("hyperparameter search needs a validation set; use validation_size > 0.")
@@ -420,12 +395,12 @@ def search(
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    goal = keras_tuner.Objective(objective, monitor_mode(objective))
+    goal = keras_tuner.Objective(objective, runs.monitor_mode(objective))
     trial_epochs = int(epochs or base_config.epochs)
     declared = keras_tuner.HyperParameters()  # the whole space up front (defaults: the base config's values)
     space.sample(declared, base_config)
     oracle = _oracle(algorithm, goal, int(max_trials), trial_epochs, seed, declared)
-    tuner = _make_tuner_class()(
+    tuner = ConfigTuner(
         oracle,
         base_config=base_config,
         space=space,
@@ -465,9 +440,7 @@ def search(
     return TuneResult(trials=trials, best_config=best_config, objective=objective, out=out)
 
 
-def _trials_table(tuner, space: SearchSpace, objective: str):
-    import pandas as pd
-
+def _trials_table(tuner, space: SearchSpace, objective: str) -> pd.DataFrame:
     rows = []
     for trial in tuner.oracle.trials.values():
         record = tuner.records.get(trial.trial_id, {})
@@ -480,18 +453,14 @@ def _trials_table(tuner, space: SearchSpace, objective: str):
             row[name] = json.dumps(value) if isinstance(value, (list, dict)) or value is None else value
         row["run_dir"] = record.get("run_dir")
         rows.append(row)
-    from kit.callbacks import monitor_mode
-
     columns = ["trial", "status", objective, "epochs", "best_epoch", "seconds", *space.names, "run_dir"]
     table = pd.DataFrame(rows, columns=columns)
-    ascending = monitor_mode(objective) == "min"
+    ascending = runs.monitor_mode(objective) == "min"
     return table.sort_values(objective, ascending=ascending, na_position="last", kind="stable").reset_index(drop=True)
 
 
 def plot_trials(trials, space: SearchSpace, objective: str, path: str | Path) -> Path | None:
     """One panel per numeric hyperparameter: the objective of each trial against its value (log axis for log ranges)."""
-    from matplotlib.figure import Figure
-
     numeric = [
         d
         for d in space.dimensions
@@ -499,9 +468,9 @@ def plot_trials(trials, space: SearchSpace, objective: str, path: str | Path) ->
     ]
     if not numeric or trials.empty:
         return None
-    figure = Figure(figsize=(4 * len(numeric), 3.2), layout="constrained")
+    figure = new_figure(4 * len(numeric), 3.2)
     axes = figure.subplots(1, len(numeric), squeeze=False)[0]
-    for ax, d in zip(axes, numeric):
+    for ax, d in zip(axes, numeric, strict=True):
         x = trials[d.name].astype(float)
         ax.scatter(x, trials[objective].astype(float), color="tab:blue")
         best = trials.iloc[0]
@@ -512,16 +481,12 @@ def plot_trials(trials, space: SearchSpace, objective: str, path: str | Path) ->
         ax.set_ylabel(objective)
         ax.grid(alpha=0.3)
     axes[0].legend()
-    path = Path(path)
-    figure.savefig(path, dpi=100)
-    return path
+    return save_figure(figure, path)
 
 
 # --------------------------------------------------------------------------- command line
 def command(args) -> int:
     """``python -m kit tune``: random search around a preset; writes trials.csv and best_config.json."""
-    from kit.train import preset
-
     overrides = {"model": args.model, "name": args.model} if args.model else {}
     base = preset(args.preset, **overrides)
     space = SearchSpace.load(args.space, base) if args.space else SearchSpace(DEFAULT_SPACE, base)

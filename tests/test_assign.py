@@ -174,7 +174,7 @@ def test_generated_stubs_import_and_raise_their_hints():
         "best_config": lambda f: f(),
     }
     assert set(calls) == set(HOMEWORK_FUNCTIONS)
-    for name, hint in zip(HOMEWORK_FUNCTIONS, hints):
+    for name, hint in zip(HOMEWORK_FUNCTIONS, hints, strict=True):
         function = getattr(stub, name)
         # signature and docstring stay as the student's contract
         assert inspect.signature(function) == inspect.signature(getattr(solution, name))

@@ -35,7 +35,7 @@ def test_each_in_model_augmentation_changes_training_inputs_and_is_identity_at_i
 def test_erasing_erases_one_rectangle_with_values_in_unit_range(images):
     layer = A.augmentation_layers({"erasing": {"probability": 1.0, "fill_value": 0.5}}, seed=0).layers[0]
     out = _np(layer(images, training=True))
-    for before, after in zip(images[..., 0], out[..., 0]):
+    for before, after in zip(images[..., 0], out[..., 0], strict=True):
         rows, cols = np.nonzero(after != before)
         assert rows.size > 0
         top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
@@ -120,6 +120,7 @@ def test_mixing_dataset_batches_real_images_and_reshuffles(small_fashion_mnist):
     np.testing.assert_array_equal(plain[1][0], x[64:128])
 
 
+@pytest.mark.slow
 @pytest.mark.backend_agnostic
 def test_model_fits_on_mixed_batches(small_fashion_mnist):
     data = small_fashion_mnist

@@ -246,6 +246,7 @@ def test_maxout_residual_block_keeps_the_width():
     assert model.get_layer("mx_2_conv").filters == 16
 
 
+@pytest.mark.slow
 @pytest.mark.backend_agnostic
 def test_gradients_reach_the_first_layer_of_a_20_block_stack():
     keras.utils.set_random_seed(0)

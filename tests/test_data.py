@@ -140,6 +140,7 @@ def test_normalised_is_raw_over_255(fashion_mnist, raw_fashion_mnist):
     np.testing.assert_array_equal(fashion_mnist.x_test, raw_fashion_mnist.x_test / np.float32(255))
 
 
+@pytest.mark.slow
 def test_validation_split_is_stratified_and_carved_from_train_only(fashion_mnist, raw_fashion_mnist):
     d = fashion_mnist
     assert np.bincount(d.y_val).tolist() == [500] * 10 and np.bincount(d.y_train).tolist() == [5500] * 10
@@ -213,6 +214,7 @@ def test_keras_cache_is_the_last_place_looked_and_then_a_clear_error(monkeypatch
 # --------------------------------------------------------------------------- caches
 
 
+@pytest.mark.slow
 def test_repeated_loads_do_not_read_the_files_again(monkeypatch, raw_fashion_mnist):
     def fail(folder):
         raise AssertionError(f"{folder} read again")
@@ -223,6 +225,7 @@ def test_repeated_loads_do_not_read_the_files_again(monkeypatch, raw_fashion_mni
     np.testing.assert_array_equal(again.x_train, raw_fashion_mnist.x_train)
 
 
+@pytest.mark.slow
 def test_npz_cache_is_used_and_a_broken_one_ignored(monkeypatch, tmp_path, raw_fashion_mnist, real_dir):
     monkeypatch.setattr(kit.data, "DATASET_DIR", tmp_path / "repo")  # where the .npz goes
     monkeypatch.setattr(kit.data, "DEBIAN_DIR", tmp_path / "debian")
@@ -355,6 +358,7 @@ def test_missing_folder(tmp_path):
     assert_one_sentence(str(error.value), tmp_path / "nowhere")
 
 
+@pytest.mark.slow
 def test_one_flipped_byte_fails_the_checksum_and_the_cache_notices(real_copy, tmp_path):
     folder = link_files(real_copy, tmp_path / "copy")
     assert load_fashion_mnist(folder, validation_size=0).source == f"data_dir argument: {folder}"
@@ -434,6 +438,7 @@ def test_unreadable_file_without_permission(tmp_path):
         shutil.rmtree(base)
 
 
+@pytest.mark.slow
 def test_cli_in_a_real_process_exit_2_without_traceback(tmp_path):
     folder = synthetic_dir(tmp_path / "fashion")
     _not_gzip(folder)
@@ -448,6 +453,7 @@ def test_cli_in_a_real_process_exit_2_without_traceback(tmp_path):
         assert result.stderr.startswith("error: ") and str(args[-1]) in result.stderr
 
 
+@pytest.mark.slow
 def test_cli_describes_the_data_and_check_is_quiet(capsys, real_dir):
     assert main(["data", "--validation-size", "0"]) == 0
     out = capsys.readouterr().out
@@ -482,6 +488,7 @@ def serve():
         server.server_close()
 
 
+@pytest.mark.slow
 def test_download_from_a_mirror_then_only_what_is_missing(
     serve, real_copy, tmp_path, monkeypatch, capsys, raw_fashion_mnist
 ):

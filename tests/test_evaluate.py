@@ -221,6 +221,7 @@ def test_tta_views_and_average_on_a_hand_made_predictor():
     assert plain.accuracy == 1.0
 
 
+@pytest.mark.slow
 @pytest.mark.backend_agnostic
 def test_tta_and_evaluate_on_a_real_model(small_fashion_mnist):
     data = small_fashion_mnist
@@ -238,6 +239,7 @@ def test_tta_and_evaluate_on_a_real_model(small_fashion_mnist):
         assert ev.flops == 2 * plain.flops
 
 
+@pytest.mark.slow
 def test_ensemble_of_two_differently_seeded_real_models(small_fashion_mnist, tmp_path):
     data = small_fashion_mnist
     run_dirs, members = [], []

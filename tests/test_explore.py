@@ -62,6 +62,7 @@ def test_uint8_and_float_data_give_the_same_tables(small_fashion_mnist):
         np.testing.assert_allclose(a[name].to_numpy(dtype=float), b[name].to_numpy(dtype=float), rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_full_dataset_balance_statistics_and_duplicates(raw_fashion_mnist):
     """The real files: 6,000 / 1,000 per class, the published mean/std, and duplicates as numpy counts them."""
     d = raw_fashion_mnist
@@ -118,6 +119,7 @@ def _assert_png(path) -> None:
     assert pixels.ndim == 3 and min(pixels.shape[:2]) >= 200 and pixels.std() > 0.05, path
 
 
+@pytest.mark.slow
 def test_report_writes_markdown_json_and_valid_pngs(small_fashion_mnist, tmp_path):
     result = explore.write_dataset_report(small_fashion_mnist, tmp_path / "report")
     out = tmp_path / "report"
@@ -136,6 +138,7 @@ def test_report_writes_markdown_json_and_valid_pngs(small_fashion_mnist, tmp_pat
     )
 
 
+@pytest.mark.slow
 def test_explore_command_on_the_real_data(tmp_path, capsys):
     assert main(["explore", "--out", str(tmp_path)]) == 0
     assert "dataset.md" in capsys.readouterr().out

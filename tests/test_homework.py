@@ -65,12 +65,13 @@ def stub_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def hw():
-    from kit.runner import load_homework
+    from kit.homework import load_homework
 
     return load_homework(SOLUTION / "homework.py")
 
 
 # --------------------------------------------------------------------------- the runner, solutions
+@pytest.mark.slow
 def test_smoke_run_writes_the_summary_contract(solution_run):
     _, out, summary = solution_run
     assert {"dataset", "models", "device", "backend", "preset", "versions"} <= set(summary)
@@ -95,6 +96,7 @@ def test_smoke_run_writes_the_summary_contract(solution_run):
     assert summary["models"]["best"]["epochs"] == 2  # the smoke preset's budget replaces best_config()'s
 
 
+@pytest.mark.slow
 def test_functional_twin_predicts_like_the_trained_sequential_model(solution_run):
     _, _, summary = solution_run
     sequential, functional = summary["models"]["cnn_sequential"], summary["models"]["cnn_functional"]
@@ -105,6 +107,7 @@ def test_functional_twin_predicts_like_the_trained_sequential_model(solution_run
     assert summary["two_styles"]["cnn_functional"]["params"] == 1_199_882
 
 
+@pytest.mark.slow
 def test_smoke_run_checks_the_students_numpy_metrics_against_sklearn(solution_run):
     _, _, summary = solution_run
     check = summary["f1_check"]
@@ -114,6 +117,7 @@ def test_smoke_run_checks_the_students_numpy_metrics_against_sklearn(solution_ru
     assert summary["inception_module"] == {"output_shape": [12, 12, 256], "params": 156_032, "ok": True}
 
 
+@pytest.mark.slow
 def test_smoke_run_records_the_dataset_and_best_config(solution_run):
     _, out, summary = solution_run
     dataset = summary["dataset"]
@@ -126,6 +130,7 @@ def test_smoke_run_records_the_dataset_and_best_config(solution_run):
     assert statuses[(3, "build_cnn_functional")] == "ok" and statuses[(7, "best")] == "ok"
 
 
+@pytest.mark.slow
 def test_report_is_one_document_with_every_step_and_existing_pictures(solution_run):
     _, out, summary = solution_run
     report = (out / "report.md").read_text()
@@ -141,6 +146,7 @@ def test_report_is_one_document_with_every_step_and_existing_pictures(solution_r
 
 
 # --------------------------------------------------------------------------- the runner, stubs
+@pytest.mark.slow
 def test_stubs_report_every_missing_step_and_exit_cleanly(stub_run):
     process, out = stub_run
     assert process.returncode == 0, process.stderr[-3000:]
@@ -158,7 +164,7 @@ def test_stubs_report_every_missing_step_and_exit_cleanly(stub_run):
 
 
 def test_impl_resolution(tmp_path):
-    from kit.runner import default_impl, resolve_impl
+    from kit.homework import default_impl, resolve_impl
 
     assert default_impl() == "solutions"
     assert resolve_impl() == resolve_impl("solutions") == (SOLUTION / "homework.py").resolve()
@@ -171,7 +177,7 @@ def test_impl_resolution(tmp_path):
 
 def test_step_log_turns_unwritten_and_broken_functions_into_messages(tmp_path):
     from kit.errors import KitError
-    from kit.runner import MISSING, StepLog, load_homework
+    from kit.homework import MISSING, StepLog, load_homework
 
     (tmp_path / "homework.py").write_text(
         "def dataset_summary(x, y, names):\n    raise NotImplementedError('hint')\n"
@@ -331,6 +337,7 @@ def test_best_config_is_a_valid_recipe(hw):
 
 
 # --------------------------------------------------------------------------- the notebook
+@pytest.mark.slow
 def test_notebook_runs_as_a_script_with_the_smoke_preset(tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "KIT_NOTEBOOK_PRESET": "smoke", "KIT_NOTEBOOK_OUT": str(tmp_path)}
     process = subprocess.run(

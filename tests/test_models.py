@@ -119,6 +119,7 @@ def test_cnn_mnist_inception_is_the_baseline_plus_one_module():
     assert lecture.get_layer("inception_concat").output.shape[-1] == 256
 
 
+@pytest.mark.slow
 def test_classic_architectures_by_hand():
     assert km.build("lenet5").count_params() == (
         (5 * 5 * 6 + 6) + (5 * 5 * 6 * 16 + 16) + (400 * 120 + 120) + (120 * 84 + 84) + (84 * 10 + 10)
@@ -159,6 +160,7 @@ def _train_step_and_reload(model, batch, tmp_path):
     np.testing.assert_allclose(_numpy(loaded(x, training=False)), after, atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", km.available())
 def test_every_registry_model_trains_one_step_and_reloads(name, batch, tmp_path):
     model = km.build(name)
@@ -181,10 +183,12 @@ SMALL = {  # the same builders, narrow, so the JAX run stays cheap
     "name",  # under JAX: a plain stack and a residual net (maxout: test_layers)
     [pytest.param(n, marks=pytest.mark.backend_agnostic) if n in ("cnn_mnist", "resnet") else n for n in sorted(SMALL)],
 )
+@pytest.mark.slow
 def test_narrow_registry_models_train_and_reload(name, batch, tmp_path):
     _train_step_and_reload(km.build(name, **SMALL[name]), batch, tmp_path)
 
 
+@pytest.mark.slow
 def test_softmax_stays_float32_under_mixed_precision(batch):
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_bfloat16")

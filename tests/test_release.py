@@ -13,9 +13,10 @@ import pytest
 from kit.assign import HIDDEN_TESTS, assign, find_leaks, release, release_files, solution_lines
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.skipif(
-    not (ROOT / "solutions").is_dir(), reason="needs solutions/ (instructor repository only)"
-)
+pytestmark = [
+    pytest.mark.skipif(not (ROOT / "solutions").is_dir(), reason="needs solutions/ (instructor repository only)"),
+    pytest.mark.slow,  # writes whole releases and collects their test suite
+]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def test_release_has_the_student_repository(released):
         "pyproject.toml",
         ".ci/run",
         "kit/cli.py",
-        "kit/runner.py",
+        "kit/homework.py",
         "tests/conftest.py",
         "datasets/README.md",
     ):
@@ -82,7 +83,7 @@ def test_no_solution_code_line_anywhere_in_the_release(released):
 
 
 def test_in_the_release_the_runner_defaults_to_assignments(released):
-    code = "from kit.runner import default_impl, resolve_impl; print(default_impl(), resolve_impl())"
+    code = "from kit.homework import default_impl, resolve_impl; print(default_impl(), resolve_impl())"
     process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=released)
     assert process.returncode == 0, process.stderr
     impl, path = process.stdout.split()

@@ -141,6 +141,7 @@ def _section(text: str, heading: str) -> str:
 
 
 # --------------------------------------------------------------------------- write_report
+@pytest.mark.slow
 def test_write_report_writes_every_file_and_its_numbers_match_metrics_json(run_folder, small_fashion_mnist):
     path = write_report(run_folder, small_fashion_mnist)
     assert path == run_folder / "report.md"
@@ -184,9 +185,13 @@ def test_write_report_writes_every_file_and_its_numbers_match_metrics_json(run_f
     config = json.loads((run_folder / "config.json").read_text())
     assert "| best epoch | 2 |" in text and "| stop reason | completed |" in text
     assert f"| backend | {config['environment']['backend']} |" in text
-    assert "| conv | Conv2D |" in text or "conv" in _section(text, "## Model")
+    # the model table: one row per layer, with its type, output shape, parameters and multiply-adds
+    model_table = _section(text, "## Model")
+    assert "| conv | conv | Conv2D | (26, 26, 8) | 80 | 48,672 |" in model_table  # 3*3*8+8; 26*26*8*9
+    assert "| probabilities | probabilities | Dense | (10,) | 13,530 | 13,520 |" in model_table
 
 
+@pytest.mark.slow
 def test_cli_report_recreates_the_report_from_the_folder_alone(run_folder, tmp_path, capsys):
     copy = tmp_path / "copy"
     shutil.copytree(run_folder, copy, ignore=shutil.ignore_patterns("*.png", "*.md", "metrics.json"))
@@ -202,6 +207,7 @@ def test_cli_report_recreates_the_report_from_the_folder_alone(run_folder, tmp_p
     _assert_png(copy / PICTURES["confusion_matrix"])
 
 
+@pytest.mark.slow
 def test_cli_report_without_model_exits_2_with_one_sentence(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"config": {}, "environment": {}, "training": {}}))
     done = subprocess.run(
@@ -215,6 +221,7 @@ def test_cli_report_without_model_exits_2_with_one_sentence(tmp_path):
 
 
 # --------------------------------------------------------------------------- plots and tables
+@pytest.mark.slow
 def test_plot_functions_write_valid_pngs(tmp_path):
     rng = np.random.default_rng(0)
     y = np.repeat(np.arange(10), 5)

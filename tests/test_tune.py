@@ -19,6 +19,7 @@ def _base() -> TrainConfig:
     return preset("smoke", model="lenet5", epochs=3, train_size=None, test_size=None)
 
 
+@pytest.mark.slow
 def test_random_search_two_trials(small_fashion_mnist, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # relative paths: anything written outside `out` would land here
     result = tune.search(_base(), SPACE, data=small_fashion_mnist, max_trials=2, epochs=1, out="out", seed=0)
@@ -33,7 +34,7 @@ def test_random_search_two_trials(small_fashion_mnist, tmp_path, monkeypatch):
     assert scores == sorted(scores, reverse=True) and all(0 < s <= 1 for s in scores)
     assert 1e-4 <= trials["learning_rate"].min() and trials["learning_rate"].max() <= 1e-2
     assert set(trials["model_options.dropout"]) <= {0.0, 0.25, 0.5}
-    pairs = set(zip(trials["learning_rate"], trials["model_options.dropout"]))
+    pairs = set(zip(trials["learning_rate"], trials["model_options.dropout"], strict=True))
     assert len(pairs) == 2, trials
 
     best = result.best_config
@@ -84,7 +85,7 @@ def test_space_to_keras_tuner_hyperparameters():
     space = tune.SearchSpace(
         {
             "learning_rate": ["log", 1e-4, 1e-2],
-            "early_stopping": [None, 2],
+            "patience": [None, 2],
             "augmentation": ["", "flip,translate"],
             "label_smoothing": [0, 0.1],
             "optimizer_options.weight_decay": {"sampling": "log", "min": 1e-5, "max": 1e-3},
@@ -95,7 +96,7 @@ def test_space_to_keras_tuner_hyperparameters():
     values = space.sample(hp)
     assert isinstance(hp._hps["learning_rate"][0], keras_tuner.engine.hyperparameters.Float)
     assert hp._hps["learning_rate"][0].sampling == "log"
-    assert values["early_stopping"] is None  # JSON-encoded choice, decoded back
+    assert values["patience"] is None  # JSON-encoded choice, decoded back
     assert values["label_smoothing"] == 0.0 and math.isclose(values["optimizer_options.weight_decay"], 1e-5)
     config = tune.apply(_base(), values)
     assert config.optimizer_options == {"weight_decay": values["optimizer_options.weight_decay"]}

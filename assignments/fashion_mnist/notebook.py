@@ -21,10 +21,11 @@ sys.path[:0] = [str(HERE), str(ROOT)]  # homework.py beside this file, and the k
 import homework  # noqa: E402  (your functions)
 import numpy as np  # noqa: E402
 
-from kit import environment, runner  # noqa: E402
+from kit import environment  # noqa: E402
 from kit.data import load_fashion_mnist  # noqa: E402
+from kit.homework import HOMEWORK_PRESETS, homework_config, train_model  # noqa: E402
 
-PRESET = runner.PRESETS[os.environ.get("KIT_NOTEBOOK_PRESET", "quick")]
+PRESET = HOMEWORK_PRESETS[os.environ.get("KIT_NOTEBOOK_PRESET", "quick")]
 OUT = Path(os.environ.get("KIT_NOTEBOOK_OUT", ROOT / "runs" / "notebook"))
 print(environment.describe())
 
@@ -65,14 +66,14 @@ print("largest difference with shared weights:", difference.max())
 
 # %% [markdown]
 # ## Step 5: the CNN-MNIST example trained on Fashion-MNIST
-# `runner.train_model` trains your network through `kit.train` (run folder with history,
-# best model and metrics). `runner.homework_config` is the runner's config: Adam at 1e-3 instead
+# `train_model` trains your network through `kit.train` (run folder with history,
+# best model and metrics). `homework_config` is the runner's config: Adam at 1e-3 instead
 # of the slide's Adadelta (Keras 3's Adadelta default rate, 1e-3, learns far too slowly for a few epochs).
 
 # %%
-cnn = runner.train_model(
+cnn = train_model(
     "cnn_sequential",
-    runner.homework_config(PRESET, "cnn_sequential", PRESET.cnn_epochs),
+    homework_config(PRESET, "cnn_sequential", PRESET.cnn_epochs),
     data,
     OUT,
     build=lambda: homework.build_cnn_sequential(data.input_shape, data.num_classes),
@@ -85,9 +86,9 @@ print(f"test accuracy {cnn.evaluation.accuracy:.4f}, macro-F1 {cnn.evaluation.ma
 # Your numpy `confusion_matrix` and `f1_scores` beside scikit-learn's.
 
 # %%
-inception = runner.train_model(
+inception = train_model(
     "cnn_inception",
-    runner.homework_config(PRESET, "cnn_inception", PRESET.inception_epochs),
+    homework_config(PRESET, "cnn_inception", PRESET.inception_epochs),
     data,
     OUT,
     build=lambda: homework.build_inception_cnn(data.input_shape, data.num_classes),
@@ -103,7 +104,7 @@ print(
     "confusion matrix equal to scikit-learn's:", np.array_equal(cm, confusion_matrix(y_true, y_pred, labels=range(10)))
 )
 print(f"macro-F1: yours {macro:.4f}, scikit-learn {f1_score(y_true, y_pred, average='macro', zero_division=0):.4f}")
-for name, score in zip(data.class_names, per_class):
+for name, score in zip(data.class_names, per_class, strict=True):
     print(f"  {name:12s} F1 {score:.3f}")
 
 # %%

@@ -15,7 +15,6 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
-import math
 import shutil
 import sys
 import time
@@ -26,11 +25,21 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import keras
 import numpy as np
+import pandas as pd
+from sklearn.metrics import confusion_matrix as sk_confusion_matrix
+from sklearn.metrics import f1_score
 
-from kit.errors import KitError
+from kit import REPO_ROOT, environment, runs
+from kit.data import load_fashion_mnist
+from kit.errors import KitError, check_name
+from kit.evaluate import evaluate
+from kit.explore import write_dataset_report
+from kit.files import jsonable, markdown_table, write_json
+from kit.report import write_report
+from kit.train import Run, TrainConfig, train
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "fashion_mnist"
 MODELS = ("cnn_sequential", "cnn_functional", "cnn_inception", "best")
 CNN_MNIST_PARAMS = 1_199_882  # the lecture's CNN-MNIST example on 28x28x1 images, 10 classes
@@ -43,11 +52,8 @@ _module_ids = itertools.count()
 class HomeworkPreset:
     """How much data and how many epochs each homework model gets.
 
-    `quick` is sized for a 2-core laptop CPU (the whole run within 15 minutes). Measured
-    (`make run`, quiet 2-core Xeon with AVX512-BF16, 2026-11-23): 712 s in all; step 5 37 s,
-    step 6 68 s, step 7 569 s (vgg_mini, 8 epochs; precision "auto" chose mixed bfloat16,
-    1,131 vs 874 images/s), the rest data, exploration, evaluation and reports. Best test
-    macro-F1 0.910. `full` is the GPU recipe.
+    `quick` is sized for a 2-core laptop CPU (the whole run within 15 minutes; the measured
+    time is in docs/performance.md). `full` is the GPU recipe.
     `smoke` only checks that everything runs (seconds of training).
     """
 
@@ -63,7 +69,8 @@ class HomeworkPreset:
     precision: str = "auto"  # kit.train: "auto" measures float32 against mixed precision
 
 
-PRESETS = {
+# The homework's presets: data and epochs per step (kit.train.TRAIN_PRESETS are one run's presets).
+HOMEWORK_PRESETS = {
     "smoke": HomeworkPreset(
         "smoke", train=500, val=200, test=500, cnn_epochs=1, inception_epochs=1, best_epochs=2, precision="float32"
     ),
@@ -132,7 +139,7 @@ class StepLog:
             return function(*args, **kwargs)
         except NotImplementedError:
             self.add(step, name, "todo", f"step {step}: implement `{name}` in homework.py")
-        except Exception as error:  # a student's bug must not stop the other steps
+        except Exception as error:  # noqa: BLE001 - a student's bug, of any type, must not stop the other steps
             self.add(
                 step, name, "error", f"step {step}: `{name}` raised {type(error).__name__}: {error} ({_where(error)})"
             )
@@ -142,7 +149,7 @@ class StepLog:
         """Run a kit action (training, a check); a failure is recorded and the homework goes on."""
         try:
             return action()
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - training or checking student code may fail in any way
             self.add(step, what, "error", f"step {step}: {what} failed: {type(error).__name__}: {error}")
             return MISSING
 
@@ -168,8 +175,6 @@ def train_model(name: str, config, data, out_dir: Path, build: Callable[[], Any]
     and distribution scope, so the student's network trains exactly like a registry model (same
     precision measurement, callbacks and run folder). Without it, `config.model` is built.
     """
-    from kit.train import train
-
     return train(config, data, out=out_dir / name, model=build)
 
 
@@ -179,8 +184,6 @@ def homework_config(preset: HomeworkPreset, name: str, epochs: int):
     Adam, not the slide's Adadelta: at Keras 3's default learning rate (1e-3) Adadelta learns far
     too slowly for a budget of a few epochs.
     """
-    from kit.train import TrainConfig
-
     return TrainConfig(
         name=name,
         model=name,
@@ -208,8 +211,6 @@ def _model_entry(run, **extra) -> dict:
 
 def _write_run_report(run, data, log: StepLog, step: int) -> None:
     """The run folder's own report.md and plots (confusion matrices, per-class F1, top losses)."""
-    from kit.report import write_report
-
     log.guard(
         step, f"report of {Path(run.run_dir).name}", lambda: write_report(run.run_dir, data, evaluation=run.evaluation)
     )
@@ -225,18 +226,15 @@ def step_dataset(homework, data, out_dir: Path, log: StepLog) -> dict:
         "sizes": {"train": int(len(data.y_train)), "validation": int(len(data.y_val)), "test": int(len(data.y_test))},
     }
 
-    def explore():
-        from kit.explore import write_dataset_report
-
-        return write_dataset_report(data, out_dir / "dataset")
-
-    exploration = log.guard(1, "the dataset report (kit.explore)", explore)
+    exploration = log.guard(
+        1, "the dataset report (kit.explore)", lambda: write_dataset_report(data, out_dir / "dataset")
+    )
     if exploration is not MISSING:
         log.add(1, "exploration", "ok", f"step 1: dataset report in {out_dir / 'dataset' / 'dataset.md'}")
     result["exploration"] = (
         None
         if exploration is MISSING
-        else _jsonable({key: exploration.get(key) for key in ("findings", "images", "shapes")})
+        else jsonable({key: exploration.get(key) for key in ("findings", "images", "shapes")})
     )
 
     table = log.call(homework, 1, "dataset_summary", data.x_train, data.y_train, data.class_names)
@@ -256,9 +254,9 @@ def step_dataset(homework, data, out_dir: Path, log: StepLog) -> dict:
             and np.allclose(np.asarray(table["std"], dtype=np.float64), reference["std"], rtol=1e-4)
         )
         reason = "index (class names), count, mean or std per class differ from numpy's"
-        result["summary"] = _jsonable(table.reset_index().to_dict(orient="records"))
+        result["summary"] = jsonable(table.reset_index().to_dict(orient="records"))
         table.to_csv(out_dir / "dataset_summary.csv")
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - whatever the student's function returned, report it
         ok, reason = False, f"the result is not a DataFrame with count, mean and std ({type(error).__name__}: {error})"
     result["summary_ok"] = bool(ok)
     log.add(
@@ -272,8 +270,6 @@ def step_dataset(homework, data, out_dir: Path, log: StepLog) -> dict:
 
 def step_two_styles(homework, data, log: StepLog) -> tuple[dict, Any, Any]:
     """Step 3: the CNN in both styles; the expected parameter count; equal outputs with shared weights."""
-    import keras
-
     shape, classes = data.input_shape, data.num_classes
     expected = CNN_MNIST_PARAMS if (tuple(shape), classes) == ((28, 28, 1), 10) else None
     result: dict[str, Any] = {"expected_params": expected}
@@ -316,7 +312,7 @@ def same_network(model_a, model_b, x, atol: float = 1e-5) -> dict:
     """Copy model_a's weights into model_b and compare their predictions (inference mode)."""
     try:
         model_b.set_weights(model_a.get_weights())
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - two student networks: any mismatch is the answer
         return {
             "equal": False,
             "max_abs_difference": None,
@@ -341,21 +337,18 @@ def transfer_run(functional, source_run, data, out_dir: Path):
     metrics. Its run folder holds the model, the Sequential run's history and a config.json
     that says where the weights came from (it was not trained itself: train_seconds 0).
     """
-    from kit.evaluate import evaluate
-    from kit.train import Run
-
     run_dir = out_dir / "cnn_functional"
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
     functional.set_weights(source_run.model.get_weights())
     evaluation = evaluate(functional, data.x_test, data.y_test, data.class_names)
-    functional.save(run_dir / "model.keras")
-    shutil.copy2(Path(source_run.run_dir) / "history.csv", run_dir / "history.csv")
-    record = json.loads((Path(source_run.run_dir) / "config.json").read_text(encoding="utf-8"))
-    record["config"] = {**record.get("config", {}), "name": "cnn_functional", "model": "cnn_functional"}
-    record["training"] = {**record.get("training", {}), "train_seconds": 0.0, "weights_from": "cnn_sequential"}
-    (run_dir / "config.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
-    (run_dir / "metrics.json").write_text(json.dumps(evaluation.to_dict(), indent=2), encoding="utf-8")
+    functional.save(run_dir / runs.MODEL_FILE)
+    shutil.copy2(Path(source_run.run_dir) / runs.HISTORY_FILE, run_dir / runs.HISTORY_FILE)
+    record = runs.read_record(source_run.run_dir)
+    record["config"].update(name="cnn_functional", model="cnn_functional")
+    record["training"].update(train_seconds=0.0, weights_from="cnn_sequential")
+    runs.write_record(run_dir, record)
+    runs.write_metrics(run_dir, evaluation)
     return Run(
         run_dir=run_dir,
         model=functional,
@@ -368,8 +361,6 @@ def transfer_run(functional, source_run, data, out_dir: Path):
 
 def inception_module_check(homework, log: StepLog) -> dict:
     """Step 6: the module alone on a 12x12x64 feature map gives 12x12x256 with the defaults."""
-    import keras
-
     inputs = keras.Input(shape=(12, 12, 64))
     outputs = log.call(homework, 6, "inception_module", inputs, name="check")
     if outputs is MISSING:
@@ -377,7 +368,7 @@ def inception_module_check(homework, log: StepLog) -> dict:
     try:
         shape = tuple(int(d) for d in outputs.shape[1:])
         params = int(keras.Model(inputs, outputs).count_params())
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - whatever the student's function returned, report it
         log.add(6, "inception_module", "check failed", f"step 6: inception_module did not return a tensor ({error})")
         return {}
     ok = shape == (12, 12, 256)
@@ -392,9 +383,6 @@ def inception_module_check(homework, log: StepLog) -> dict:
 
 def student_metrics_check(homework, y_true, y_pred, num_classes: int, log: StepLog) -> dict:
     """Step 6: the student's numpy confusion matrix and F1 beside scikit-learn's."""
-    from sklearn.metrics import confusion_matrix as sk_confusion_matrix
-    from sklearn.metrics import f1_score
-
     labels = np.arange(num_classes)
     reference_cm = sk_confusion_matrix(y_true, y_pred, labels=labels)
     reference_f1 = f1_score(y_true, y_pred, labels=labels, average=None, zero_division=0)
@@ -426,7 +414,7 @@ def student_metrics_check(homework, y_true, y_pred, num_classes: int, log: StepL
                 and abs(float(macro) - reference_macro) <= 1e-6
             )
             result.update(student_macro_f1=float(macro), student_f1=per_class.tolist())
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - whatever the student's function returned, report it
             equal = False
             result["f1_error"] = f"{type(error).__name__}: {error}"
         result["f1_matches_sklearn"] = bool(equal)
@@ -454,9 +442,7 @@ def run_homework(
     echo: Callable[[str], None] = print,
 ) -> dict:
     """Run every homework step; write `out/summary.json` and `out/report.md`; return the summary."""
-    if preset not in PRESETS:
-        raise ValueError(f"Unknown preset '{preset}'; valid names: {', '.join(PRESETS)}.")
-    settings = PRESETS[preset]
+    settings = HOMEWORK_PRESETS[check_name("preset", preset, HOMEWORK_PRESETS)]
     path = resolve_impl(impl)
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -464,11 +450,6 @@ def run_homework(
     log = StepLog(echo=echo)
     echo(f"homework: {path} | preset {preset} | output {out_dir}")
     homework = load_homework(path)
-
-    from kit import environment
-    from kit.data import load_fashion_mnist
-    from kit.train import TrainConfig
-
     data = load_fashion_mnist(data_dir)
     if settings.train or settings.val or settings.test:
         data = data.subset(train=settings.train, val=settings.val, test=settings.test, seed=0)
@@ -595,8 +576,8 @@ def run_homework(
     summary["todo"] = log.todo
     summary["problems"] = log.problems
     summary["total_seconds"] = round(time.perf_counter() - started, 1)
-    summary = _jsonable(summary)
-    (out_dir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    summary = jsonable(summary)
+    write_json(out_dir / SUMMARY_FILE, summary)
     write_homework_report(summary, out_dir)
     return summary
 
@@ -616,10 +597,6 @@ def _picture(out_dir: Path, run_dir: str, name: str, title: str) -> list[str]:
 
 def write_homework_report(summary: dict, out_dir: str | Path) -> Path:
     """`out_dir/report.md`: the whole homework in one document, from summary.json and the run folders."""
-    import pandas as pd
-
-    from kit.report import markdown_table
-
     out_dir = Path(out_dir)
     models = summary["models"]
     lines = [
@@ -783,7 +760,7 @@ def _model_table(entry: dict) -> str:
     ]
     if entry.get("weights_from"):
         rows.append(("weights from", entry["weights_from"]))
-    return "\n".join(["| | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows])
+    return markdown_table(pd.DataFrame(rows, columns=["", "value"]))
 
 
 def _confused_line(entry: dict) -> str:
@@ -820,27 +797,6 @@ def _inception_lines(summary: dict) -> list[str]:
         f"{module['params']:,} parameters.",
         "",
     ]
-
-
-def _jsonable(value):
-    """numpy scalars/arrays, paths and DataFrames -> plain JSON types (NaN -> None)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "to_dict"):
-        return _jsonable(value.to_dict())
-    return str(value)
 
 
 def command(args) -> int:
