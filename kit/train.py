@@ -540,7 +540,7 @@ def _config_from_args(args) -> TrainConfig:
     elif getattr(args, "config", None):
         config = TrainConfig.load(args.config)
     elif getattr(args, "recipe", None):
-        from kit.recipes import recipe
+        from kit.recipes import recipe  # here, not at the top: kit.recipes builds on kit.train
 
         config = recipe(args.recipe)
     else:

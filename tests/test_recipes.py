@@ -151,3 +151,11 @@ def test_train_command_takes_a_recipe_and_the_ema_tta_switches():
     config = _config_from_args(args)
     assert config.use_ema and config.tta and config.model == "cnn_mnist"
     assert not _config_from_args(build_parser().parse_args(["train"])).use_ema
+
+
+def test_the_solution_best_config_is_the_homework_quick_recipe():
+    from kit.homework import HOMEWORK_PRESETS, load_homework
+
+    config = load_homework(ROOT / "solutions" / "fashion_mnist" / "homework.py").best_config()
+    assert config == recipes.recipe("homework-quick", name="best")
+    assert config.epochs == HOMEWORK_PRESETS["quick"].best_epochs  # the recipe is sized for the quick budget
