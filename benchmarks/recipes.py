@@ -38,6 +38,7 @@ import pandas as pd  # noqa: E402
 
 from kit import environment  # noqa: E402
 from kit.data import load_fashion_mnist  # noqa: E402
+from kit.errors import TrainingError  # noqa: E402
 from kit.evaluate import evaluate, tta  # noqa: E402
 from kit.recipes import ablations, available, recipe  # noqa: E402
 from kit.train import TrainConfig, train  # noqa: E402
@@ -286,13 +287,21 @@ def main(argv: list[str] | None = None) -> int:
         if config.warmup_epochs >= config.epochs:
             config = config.replace(warmup_epochs=config.epochs / 2)
         print(f"{name}: {config.model} {config.model_options or ''}, {config.epochs} epochs", flush=True)
-        results.append(train_recipe(name, config, data, out))
+        try:
+            results.append(train_recipe(name, config, data, out))
+        except TrainingError as error:  # e.g. an ablation without BatchNorm diverging: a result, not a crash
+            print(f"  {name}: {error}", flush=True)
+            nan = math.nan
+            results.append(
+                {"run": name, "rows": [], "params": None, "final_accuracy": nan, "final_macro_f1": nan, "seconds": nan}
+            )
     if not args.no_reference and not args.ablate:
         epochs = overrides.get("epochs", args.reference_epochs)
         print(f"{REFERENCE}: {epochs} epochs", flush=True)
         results.append(train_reference(data, epochs=epochs))
 
-    curves = pd.DataFrame([row for result in results for row in result["rows"]])
+    columns = ["run", "epoch", "seconds", "test_accuracy", "test_macro_f1", "val_macro_f1"]
+    curves = pd.DataFrame([row for result in results for row in result["rows"]], columns=columns)
     curves.to_csv(out / "curves.csv", index=False)
     summary = summarise(results)
     summary.to_csv(out / "summary.csv", index=False)
