@@ -76,6 +76,7 @@ def test_config_rejects_a_bad_ema_momentum():
 
 
 @pytest.mark.backend_agnostic
+@pytest.mark.slow
 def test_ema_weights_are_what_validation_saw_and_tta_is_written(small_fashion_mnist, tmp_path):
     data = small_fashion_mnist
     config = preset(
@@ -125,6 +126,7 @@ def test_time_to_threshold_and_ratio_to_the_reference():
     assert math.isnan(table.loc["r", "ratio0.94"])
 
 
+@pytest.mark.slow
 def test_benchmark_smoke_writes_curves_summary_and_png(tmp_path):
     bench = _bench()
     assert (
