@@ -161,3 +161,13 @@ def test_the_solution_best_config_is_the_homework_quick_recipe():
     config = load_homework(ROOT / "solutions" / "fashion_mnist" / "homework.py").best_config()
     assert config == recipes.recipe("homework-quick", name="best")
     assert config.epochs == HOMEWORK_PRESETS["quick"].best_epochs  # the recipe is sized for the quick budget
+
+
+def test_make_optimizer_keeps_a_weight_ema_on_request():
+    from kit.optimizers import make_optimizer
+
+    optimizer = make_optimizer("nesterov", 0.1, ema_momentum=0.9, weight_decay=5e-4)
+    assert optimizer.use_ema and optimizer.ema_momentum == pytest.approx(0.9) and optimizer.nesterov
+    assert not make_optimizer("adamw", 1e-3).use_ema
+    with pytest.raises(ValueError, match="ema_momentum must be in"):
+        make_optimizer("adam", 1e-3, ema_momentum=1.5)
