@@ -223,6 +223,21 @@ class StepEvaluation(keras.callbacks.Callback):
         return next((step for step, e in zip(self.steps, self.errors, strict=True) if e <= error), None)
 
 
+class SwapEMAWeights(keras.callbacks.SwapEMAWeights):
+    """Keras' ``SwapEMAWeights``: validation and checkpoints see the optimizer's EMA weights (Polyak averaging).
+
+    One fix for JAX: at the last epoch Keras copies the model's weights into the EMA variables by
+    assigning the same arrays, and the next ``predict`` (``val_macro_f1``) donates those buffers,
+    so saving the optimizer then fails with "Array has been deleted". Here the copy is a real one.
+    """
+
+    def _backend_finalize_ema_values(self, optimizer) -> None:
+        for variable, average in zip(
+            optimizer._trainable_variables, optimizer._model_variables_moving_average, strict=True
+        ):
+            average.assign(keras.ops.convert_to_numpy(variable))
+
+
 class EpochCSVLogger(keras.callbacks.CSVLogger):
     """Keras' ``CSVLogger`` with epochs numbered from 1, as Keras' progress bar shows them."""
 
@@ -242,6 +257,7 @@ def standard_callbacks(
     best_so_far: float | None = None,
     tensorboard: bool = False,
     batch_size: int = 512,
+    ema: bool = False,
 ) -> list[keras.callbacks.Callback]:
     """The kit's callback list for one run folder, in the order that matters.
 
@@ -250,10 +266,15 @@ def standard_callbacks(
     CSVLogger (``history.csv``, appended on resume), then BackupAndRestore (``backup/``) last, so
     that an epoch is backed up only once its history row is on disk. ``best_so_far`` is the best
     monitored value before a resume, so the checkpoint is not overwritten by a worse epoch.
+    ``ema`` (the optimizer has ``use_ema=True``): Keras' ``SwapEMAWeights(swap_on_epoch=True)``
+    goes right after NaNGuard, so validation, early stopping and the checkpoint see the averaged
+    weights (Polyak averaging) and training continues on the raw ones.
     """
     run_dir = Path(run_dir)
     mode = monitor_mode(monitor)
     callbacks: list[keras.callbacks.Callback] = [NaNGuard()]
+    if ema:
+        callbacks.append(SwapEMAWeights(swap_on_epoch=True))
     if len(x_val):
         callbacks.append(ValidationMacroF1(x_val, y_val, batch_size=batch_size))
     callbacks += [LearningRateLogger(), EpochTimer(images_per_epoch)]

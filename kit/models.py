@@ -51,6 +51,7 @@ __all__ = [
     "mlp",
     "params_and_flops",
     "resnet",
+    "resnet_fast",
     "residual_block",
     "separable_conv_block",
     "softmax_output",
@@ -474,6 +475,59 @@ def resnet(
         kernel_regularizer=knobs["kernel_regularizer"],
     )
     return keras.Model(inputs, outputs, name=f"resnet{depth}")
+
+
+@_register
+def resnet_fast(
+    input_shape: Shape = (28, 28, 1),
+    num_classes: int = 10,
+    *,
+    width: int = 32,
+    blocks: Sequence[int] = (1, 1, 1),
+    pooling: str = "avg",
+    activation: str = "relu",
+    kernel_initializer: str = "he_normal",
+    normalization: str = "batch",
+    dropout: float = 0.0,
+    weight_decay: float = 0.0,
+    regularizer: str = "l2",
+    l1_ratio: float = 0.5,
+) -> keras.Model:
+    """A small ResNet built for speed on a CPU, after the fast CIFAR-10 nets (Page's ResNet-9, airbench).
+
+    Three stages of conv3x3-BN-ReLU -> max-pool 2x2 -> ``blocks[i]`` residual blocks, with
+    ``width``, 2 x ``width``, 4 x ``width`` filters: the maps are halved *before* the residual
+    blocks run (28 -> 14 -> 7 -> 3), so most of the depth works on small maps and an image costs
+    a fraction of a ResNet-20's multiply-adds, and the first conv sees the 1-channel image
+    directly (no stem). Global average pooling -> softmax (ResNet-9 pools by max and scales the
+    logits by 1/8; unscaled, ``pooling="max"`` made the first epochs of Nesterov SGD at LR 0.1
+    spike). BatchNorm everywhere (lecture "Training networks, part 1"). ``width=32``: ~0.5M
+    parameters; 64: ~1.9M.
+    """
+    shape = _check_shape(input_shape, num_classes)
+    blocks = tuple(int(b) for b in blocks)
+    if len(blocks) != 3 or min(blocks) < 0:
+        raise ValueError(f"blocks needs 3 numbers >= 0 (residual blocks per stage); got {blocks!r}.")
+    if int(width) < 1:
+        raise ValueError(f"width must be >= 1; got {width!r}.")
+    knobs = _knobs(activation, normalization, kernel_initializer, weight_decay, regularizer, l1_ratio)
+    inputs = keras.Input(shape=shape, name="image")
+    x = inputs
+    for stage, count in enumerate(blocks, start=1):
+        filters = int(width) * 2 ** (stage - 1)
+        x = conv_bn_act(x, filters, 3, **knobs, name=f"stage{stage}_conv")
+        x = keras.layers.MaxPooling2D(2, name=f"stage{stage}_pool")(x)
+        for block in range(1, count + 1):
+            x = residual_block(x, filters, **knobs, name=f"stage{stage}block{block}")
+    outputs = classifier_head(
+        x,
+        num_classes,
+        pooling=pooling,
+        dropout=dropout,
+        kernel_initializer=kernel_initializer,
+        kernel_regularizer=knobs["kernel_regularizer"],
+    )
+    return keras.Model(inputs, outputs, name="resnet_fast")
 
 
 @_register

@@ -51,13 +51,21 @@ def optimizer_options(name: str) -> list[str]:
     return sorted(p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "learning_rate", "kwargs"))
 
 
-def make_optimizer(name: str, learning_rate: Any = 1e-3, **options: Any) -> keras.optimizers.Optimizer:
+def make_optimizer(
+    name: str, learning_rate: Any = 1e-3, *, ema_momentum: float | None = None, **options: Any
+) -> keras.optimizers.Optimizer:
     """A Keras optimizer by the lecture's name; ``learning_rate`` may be a float or a schedule.
 
     momentum and nesterov are SGD with momentum 0.9 (Nesterov's variant for the latter);
     ``options`` go to the Keras class (e.g. ``weight_decay``, ``beta_1``, ``clipnorm``).
+    ``ema_momentum`` (e.g. 0.99) also keeps an exponential moving average of the weights
+    (Polyak averaging; Keras' ``use_ema=True``), which ``fit`` copies into the model at the end.
     """
     check_options(f"optimizer {name!r}", options, optimizer_options(name))
+    if ema_momentum is not None:
+        if not 0 <= ema_momentum < 1:
+            raise ValueError(f"ema_momentum must be in [0, 1); got {ema_momentum!r}.")
+        options = {**options, "use_ema": True, "ema_momentum": float(ema_momentum)}
     cls, defaults = _TABLE[name]
     return cls(learning_rate=learning_rate, **{**defaults, **options})
 

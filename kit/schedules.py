@@ -52,6 +52,7 @@ __all__ = [
     "warmup",
     "OneCycle",
     "make_schedule",
+    "scale_learning_rate",
     "values",
     "plot",
 ]
@@ -220,6 +221,19 @@ def warmup(schedule: LearningRate, warmup_steps: int) -> Warmup:
     See ``Warmup`` for the exact formula; Keras only offers warm-up inside ``CosineDecay``.
     """
     return Warmup(schedule, warmup_steps)
+
+
+def scale_learning_rate(learning_rate: float, batch_size: int, base_batch_size: int = 128) -> float:
+    """The linear scaling rule: ``learning_rate`` tuned at ``base_batch_size``, scaled to ``batch_size``.
+
+    Lecture "Training networks, part 2" (Goyal et al. 2017, "ImageNet in 1 hour"): k times the
+    batch, k times the learning rate, with a few epochs of linear warm-up (``warmup_epochs``) so
+    the large early steps do not blow up. Larger batches keep a CPU's cores busier per step.
+    """
+    _check_positive("learning_rate", learning_rate)
+    if int(batch_size) < 1 or int(base_batch_size) < 1:
+        raise ValueError(f"batch sizes must be >= 1; got {batch_size} and {base_batch_size}.")
+    return float(learning_rate) * int(batch_size) / int(base_batch_size)
 
 
 @keras.saving.register_keras_serializable(package="kit")

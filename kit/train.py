@@ -25,9 +25,9 @@ import numpy as np
 
 from kit import distribute, environment, models, runs
 from kit.augment import MixingDataset, augmentation_layers, split_spec
-from kit.callbacks import LOSS_EXPLODED, lr_find, plot_lr_find, standard_callbacks
+from kit.callbacks import LOSS_EXPLODED, NaNGuard, lr_find, plot_lr_find, standard_callbacks
 from kit.errors import TrainingError, check_name
-from kit.evaluate import evaluate
+from kit.evaluate import evaluate, tta
 from kit.files import read_json, write_json
 from kit.optimizers import check_optimizer, make_loss, make_optimizer
 from kit.report import plot_training_curves
@@ -67,6 +67,11 @@ class TrainConfig:
     float32 against mixed precision on the actual model and keeps the faster. ``train_size`` /
     ``test_size`` train/evaluate on a stratified subset (smoke runs); ``validation_size`` images
     are held out of the training set. ``devices`` > 1 trains data-parallel (``kit.distribute``).
+    ``use_ema`` keeps an exponential moving average of the weights (Polyak averaging; Keras'
+    optimizer option ``use_ema``, momentum ``ema_momentum`` per step): validation, the checkpoint
+    and the final model use the averaged weights. ``tta`` also evaluates the test set with
+    test-time augmentation (identity, flip and four 2-pixel shifts; ``kit.evaluate.tta``), written
+    as ``tta`` in metrics.json next to the plain figures (model.keras itself is the plain model).
     """
 
     name: str = ""
@@ -82,6 +87,9 @@ class TrainConfig:
     batch_size: int = 128
     augmentation: Any = ""
     label_smoothing: float = 0.0
+    use_ema: bool = False
+    ema_momentum: float = 0.99
+    tta: bool = False
     patience: int | None = None
     monitor: str = "val_loss"
     seed: int = 0
@@ -106,6 +114,8 @@ class TrainConfig:
         for key in ("epochs", "batch_size", "devices"):
             if int(getattr(self, key)) < 1:
                 raise ValueError(f"{key} must be >= 1; got {getattr(self, key)!r}.")
+        if not (isinstance(self.ema_momentum, (int, float)) and 0 <= self.ema_momentum < 1):
+            raise ValueError(f"ema_momentum must be in [0, 1); got {self.ema_momentum!r}.")
         if not 0 <= self.label_smoothing < 1:
             raise ValueError(f"label_smoothing must be in [0, 1); got {self.label_smoothing!r}.")
         if self.patience is not None and int(self.patience) < 0:
@@ -214,6 +224,7 @@ class Run:
     config: TrainConfig
     evaluation: Any  # kit.evaluate.Evaluation on the test set, or None without one
     train_seconds: float
+    tta_evaluation: Any = None  # the same with test-time augmentation (config.tta), else None
 
 
 def build_model(config: TrainConfig, input_shape=(28, 28, 1), num_classes: int = 10, *, builder=None):
@@ -336,7 +347,7 @@ def train(
     verbose: Any = "auto",
     data_dir: str | Path | None = None,
     model=None,
-    extra_callbacks: list | None = None,
+    callbacks: list | None = None,
 ) -> Run:
     """Train ``config`` and write its run folder (default ``runs/<name>``); see the module docstring.
 
@@ -345,8 +356,9 @@ def train(
     finished epoch (``backup/``), appending to history.csv. A NaN/inf loss stops training and
     raises ``TrainingError`` with the lecture's hint; the folder stays valid. ``model``: train
     this uncompiled Keras model, or the model a zero-argument function returns, instead of
-    ``kit.models.build(config.model)`` (``config.model`` then only names it). ``extra_callbacks``:
-    Keras callbacks added after the kit's own (e.g. ``kit.callbacks.StepEvaluation`` in a lab).
+    ``kit.models.build(config.model)`` (``config.model`` then only names it). ``callbacks``: extra
+    Keras callbacks, called after the kit's own (so they see ``val_macro_f1`` and, with
+    ``use_ema``, the averaged weights), e.g. a benchmark's per-epoch test-set logger.
     """
     config = config.validate()
     if not config.name:
@@ -427,25 +439,32 @@ def train(
                 warmup_epochs=config.warmup_epochs,
                 **config.schedule_options,
             )
+            ema_momentum = config.ema_momentum if config.use_ema else None
             model.compile(
-                optimizer=make_optimizer(config.optimizer, schedule, **config.optimizer_options),
+                optimizer=make_optimizer(
+                    config.optimizer, schedule, ema_momentum=ema_momentum, **config.optimizer_options
+                ),
                 loss=make_loss(one_hot, config.label_smoothing),
                 metrics=["accuracy"],
                 jit_compile=_jit_compile(),
             )
-            callbacks = standard_callbacks(
-                run_dir,
-                x_val=data.x_val,
-                y_val=data.y_val,
-                images_per_epoch=len(data.y_train),
-                monitor=monitor,
-                patience=config.patience,
-                resume=resume,
-                best_so_far=best_so_far,
-                tensorboard=config.tensorboard,
-                batch_size=max(config.batch_size, 1024),
+            extra_callbacks = list(callbacks or [])
+            callbacks = (
+                standard_callbacks(
+                    run_dir,
+                    x_val=data.x_val,
+                    y_val=data.y_val,
+                    images_per_epoch=len(data.y_train),
+                    monitor=monitor,
+                    patience=config.patience,
+                    resume=resume,
+                    best_so_far=best_so_far,
+                    tensorboard=config.tensorboard,
+                    batch_size=max(config.batch_size, 1024),
+                    ema=bool(model.optimizer.use_ema),
+                )
+                + extra_callbacks
             )
-            callbacks += list(extra_callbacks or [])
             validation = (data.x_val, y_val) if has_val else None
             if mixing:  # MixUp/CutMix mix labels too: a PyDataset of mixed batches, one-hot labels
                 fit_args = dict(
@@ -473,7 +492,7 @@ def train(
     finally:
         keras.config.set_dtype_policy(previous_policy)
 
-    guard = callbacks[0]
+    guard = next(c for c in callbacks if isinstance(c, NaNGuard))
     early = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
     history = runs.read_history(history_path)
     best_epoch, best_value = runs.best_epoch(history, monitor)
@@ -505,14 +524,28 @@ def train(
     restored = early is not None and early.best_weights is not None and early.best_epoch + 1 == best_epoch
     if best_path.is_file() and best_epoch is not None and best_epoch != last_epoch and not restored:
         model.load_weights(best_path)  # the checkpointed best epoch, so that evaluation and Run.model match model.keras
-    evaluation = None
+    evaluation = tta_evaluation = None
     if len(data.y_test):
         evaluation = evaluate(model, data.x_test, data.y_test, data.class_names)
-        runs.write_metrics(run_dir, evaluation)
+        metrics = evaluation.to_dict()
+        if config.tta:  # test-time augmentation beside the plain figures (model.keras stays the plain model)
+            tta_evaluation = tta(model, data.x_test, data.y_test, data.class_names, shifts=True)
+            metrics["tta"] = {
+                "accuracy": tta_evaluation.accuracy,
+                "macro_f1": tta_evaluation.macro_f1,
+                "views": tta_evaluation.extra["tta_views"],
+            }
+        runs.write_metrics(run_dir, metrics)
     if len(history):
         plot_training_curves(history, run_dir / runs.CURVES_FILE, best_epoch=best_epoch)
     return Run(
-        run_dir=run_dir, model=model, history=history, config=config, evaluation=evaluation, train_seconds=train_seconds
+        run_dir=run_dir,
+        model=model,
+        history=history,
+        config=config,
+        evaluation=evaluation,
+        train_seconds=train_seconds,
+        tta_evaluation=tta_evaluation,
     )
 
 
@@ -523,6 +556,10 @@ def _config_from_args(args) -> TrainConfig:
         config = TrainConfig.load(out / "config.json")  # resume what was running
     elif getattr(args, "config", None):
         config = TrainConfig.load(args.config)
+    elif getattr(args, "recipe", None):
+        from kit.recipes import recipe  # here, not at the top: kit.recipes builds on kit.train
+
+        config = recipe(args.recipe)
     else:
         config = preset(args.preset)
     overrides = {
@@ -541,6 +578,8 @@ def _config_from_args(args) -> TrainConfig:
         "monitor": getattr(args, "monitor", None),
         "train_size": getattr(args, "train_size", None),
         "warmup_epochs": getattr(args, "warmup_epochs", None),
+        "use_ema": getattr(args, "ema", None),
+        "tta": getattr(args, "tta", None),
     }
     if getattr(args, "tensorboard", False):
         overrides["tensorboard"] = True
@@ -564,6 +603,8 @@ def command_train(args) -> int:
         summary += f", best epoch {best_epoch} ({config.monitor} {best_value:.4f})"
     if run.evaluation is not None:
         summary += f"; test accuracy {run.evaluation.accuracy:.4f}, macro-F1 {run.evaluation.macro_f1:.4f}"
+    if run.tta_evaluation is not None:
+        summary += f" (with TTA: {run.tta_evaluation.accuracy:.4f}, {run.tta_evaluation.macro_f1:.4f})"
     print(summary)
     return 0
 

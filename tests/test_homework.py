@@ -125,7 +125,7 @@ def test_smoke_run_records_the_dataset_and_best_config(solution_run):
     assert [row["class"] for row in dataset["summary"]] == dataset["class_names"]
     assert sum(row["count"] for row in dataset["summary"]) == 500 and dataset["summary_ok"]
     assert (out / "dataset" / "dataset.md").is_file() and (out / "dataset_summary.csv").is_file()
-    assert summary["best_config"]["model"] == "vgg_mini" and summary["best_config"]["augmentation"]
+    assert summary["best_config"]["model"] == "resnet_fast" and summary["best_config"]["augmentation"]
     statuses = {(r["step"], r["name"]): r["status"] for r in summary["steps"]}
     assert statuses[(3, "build_cnn_functional")] == "ok" and statuses[(7, "best")] == "ok"
 

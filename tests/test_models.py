@@ -28,7 +28,7 @@ def batch(fashion_mnist):
 
 def test_registry_lists_the_seven_networks():
     assert km.available() == sorted(
-        ["cnn_mnist", "cnn_mnist_inception", "lenet5", "mlp", "vgg_mini", "inception_net", "resnet"]
+        ["cnn_mnist", "cnn_mnist_inception", "lenet5", "mlp", "vgg_mini", "inception_net", "resnet", "resnet_fast"]
     )
 
 
@@ -185,6 +185,7 @@ SMALL = {  # the same builders, narrow, so the JAX run stays cheap
     "vgg_mini": dict(widths=(4, 8), dense_units=16),
     "inception_net": dict(width=0.0625),
     "resnet": dict(depth=8, width=4, preactivation=True),
+    "resnet_fast": dict(width=4),
 }
 
 

@@ -180,7 +180,7 @@ def train_variant(
         "name": name,
     }
     return train(
-        TrainConfig(**fields), data, Path(out_dir) / "runs" / name, verbose=0, model=builder, extra_callbacks=callbacks
+        TrainConfig(**fields), data, Path(out_dir) / "runs" / name, verbose=0, model=builder, callbacks=callbacks
     )
 
 

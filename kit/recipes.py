@@ -1,0 +1,150 @@
+"""Named training recipes: ``TrainConfig``s for a 2-core CPU, built only from kit parts a student can read.
+
+A recipe is a function that returns a ``kit.train.TrainConfig``; its docstring says which lecture
+ideas it uses. Every part is something the kit exposes by name: a network of the models registry
+(``kit.models.resnet_fast``), an optimizer (``kit.train.make_optimizer``: Nesterov SGD, AdamW,
+with Keras' weight EMA), a learning-rate policy (``kit.schedules``: warm-up, cosine/linear decay,
+the linear scaling rule for large batches), augmentation layers (``kit.augment``), label
+smoothing and test-time augmentation (``kit.evaluate.tta``). ``recipe(name)`` returns one,
+``ablations(name)`` the same recipe with each trick removed in turn (for
+``benchmarks/recipes.py --ablate``). Measured figures are in docs/performance.md, not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from kit.schedules import scale_learning_rate
+from kit.train import TrainConfig
+
+__all__ = ["RECIPES", "TRICKS", "ablations", "available", "recipe", "tricks"]
+
+RECIPES: dict[str, Callable[[], TrainConfig]] = {}
+
+
+def _register(name: str) -> Callable[[Callable[[], TrainConfig]], Callable[[], TrainConfig]]:
+    def decorate(function: Callable[[], TrainConfig]) -> Callable[[], TrainConfig]:
+        RECIPES[name] = function
+        return function
+
+    return decorate
+
+
+def available() -> list[str]:
+    """Names that :func:`recipe` accepts."""
+    return list(RECIPES)
+
+
+def recipe(name: str, /, **overrides: Any) -> TrainConfig:
+    """The recipe ``name`` (one of :func:`available`) with some fields overridden."""
+    if name not in RECIPES:
+        raise ValueError(f"Unknown recipe {name!r}; valid names: {', '.join(RECIPES)}.")
+    config = RECIPES[name]()
+    return config.replace(**overrides) if overrides else config
+
+
+# --------------------------------------------------------------------------- the recipes
+@_register("homework-quick")
+def homework_quick() -> TrainConfig:
+    """The homework's step 7 under the ``quick`` preset (8 epochs, the whole run <= 15 min on 2 cores).
+
+    Lecture ideas: a small ResNet with BatchNorm that pools before its residual blocks (cheap per
+    image: "CNN architectures"); a large batch with the LR scaled linearly and a one-epoch linear
+    warm-up, then cosine decay ("Training networks, part 2"); Nesterov momentum; weight decay;
+    label smoothing; flips and small shifts; weight averaging (EMA, Polyak) for the checkpoint.
+    No test-time augmentation: the autograder scores model.keras as it is.
+    """
+    batch_size = 256
+    return TrainConfig(
+        name="homework-quick",
+        model="resnet_fast",
+        model_options={"width": 32},
+        optimizer="nesterov",
+        optimizer_options={"weight_decay": 5e-4},
+        learning_rate=scale_learning_rate(0.05, batch_size),
+        schedule="cosine",
+        warmup_epochs=1,
+        epochs=8,
+        batch_size=batch_size,
+        augmentation="flip,translate",
+        label_smoothing=0.1,
+        use_ema=True,
+        ema_momentum=0.99,
+        monitor="val_macro_f1",
+    )
+
+
+@_register("cpu-10min")
+def cpu_10min() -> TrainConfig:
+    """About ten minutes of training on a 2-core CPU (goal: test macro-F1 >= 0.93).
+
+    Lecture ideas: as ``homework-quick`` (fast small ResNet, BatchNorm, large batch with the
+    linear scaling rule and warm-up, Nesterov momentum, weight decay, label smoothing, flips and
+    shifts, weight EMA), plus test-time augmentation (flip and shifts averaged, "test-time crops").
+    """
+    return homework_quick().replace(name="cpu-10min", epochs=10, tta=True)
+
+
+@_register("cpu-30min")
+def cpu_30min() -> TrainConfig:
+    """About thirty minutes of training on a 2-core CPU (goal: test macro-F1 >= 0.945).
+
+    Lecture ideas: the ``cpu-10min`` recipe on a wider net (width 48, ~1.1M parameters: capacity),
+    trained longer, with random erasing (Cutout) on top of flips and shifts as the longer run
+    can afford stronger augmentation, and test-time augmentation.
+    """
+    return cpu_10min().replace(
+        name="cpu-30min",
+        model_options={"width": 48},
+        epochs=18,
+        augmentation="flip,translate,erasing",
+    )
+
+
+# --------------------------------------------------------------------------- ablations
+def _without_scaling(config: TrainConfig) -> dict[str, Any]:
+    """Batch 128 with the LR scaled back by the same rule (undo the large batch)."""
+    return {"batch_size": 128, "learning_rate": config.learning_rate * 128 / config.batch_size}
+
+
+def _without_batchnorm(config: TrainConfig) -> dict[str, Any]:
+    return {"model_options": {**config.model_options, "normalization": "none"}}
+
+
+# trick -> (does the recipe use it?, the fields that remove it)
+TRICKS: dict[str, tuple[Callable[[TrainConfig], bool], Callable[[TrainConfig], dict[str, Any]]]] = {
+    "ema": (lambda c: c.use_ema, lambda c: {"use_ema": False}),
+    "label_smoothing": (lambda c: c.label_smoothing > 0, lambda c: {"label_smoothing": 0.0}),
+    "augmentation": (lambda c: bool(c.augmentation), lambda c: {"augmentation": ""}),
+    "tta": (lambda c: c.tta, lambda c: {"tta": False}),
+    "warmup": (lambda c: c.warmup_epochs > 0, lambda c: {"warmup_epochs": 0}),
+    "lr_decay": (lambda c: c.schedule != "constant", lambda c: {"schedule": "constant", "schedule_options": {}}),
+    "nesterov": (lambda c: c.optimizer == "nesterov", lambda c: {"optimizer": "momentum"}),
+    "weight_decay": (
+        lambda c: bool(c.optimizer_options.get("weight_decay")),
+        lambda c: {"optimizer_options": {k: v for k, v in c.optimizer_options.items() if k != "weight_decay"}},
+    ),
+    "large_batch": (lambda c: c.batch_size > 128, _without_scaling),
+    "batchnorm": (
+        lambda c: (
+            c.model in ("resnet_fast", "resnet", "vgg_mini", "inception_net")
+            and c.model_options.get("normalization", "batch") == "batch"
+        ),
+        _without_batchnorm,
+    ),
+}
+
+
+def tricks(name: str) -> list[str]:
+    """The tricks of :data:`TRICKS` that recipe ``name`` uses, in the table's order."""
+    config = recipe(name)
+    return [trick for trick, (uses, _) in TRICKS.items() if uses(config)]
+
+
+def ablations(name: str) -> dict[str, TrainConfig]:
+    """Recipe ``name`` with each of its tricks removed in turn: {"no <trick>": config}."""
+    config = recipe(name)
+    return {
+        f"no {trick}": config.replace(name=f"{name}-no-{trick}", **TRICKS[trick][1](config)) for trick in tricks(name)
+    }
