@@ -289,3 +289,21 @@ def test_bad_options_raise_one_clear_sentence(options, message):
 def test_blocks_are_re_exported():
     for block in ("inception_module", "residual_block", "conv_bn_act", "separable_conv_block", "classifier_head"):
         assert callable(getattr(km, block))
+
+
+def test_vgg_mini_separable_keeps_the_first_conv_plain():
+    plain = km.build("vgg_mini", widths=(8, 16))
+    separable = km.build("vgg_mini", widths=(8, 16), separable=True)
+    kinds = [type(layer).__name__ for layer in separable.layers if "Conv" in type(layer).__name__]
+    assert kinds == ["Conv2D"] + ["SeparableConv2D"] * 3
+    assert separable.count_params() < plain.count_params()
+
+
+def test_transfer_model_freezes_the_features_and_adds_a_head():
+    pretrained = km.build("lenet5", num_classes=5)
+    model = km.transfer_model(pretrained, 3)
+    assert model.output.shape == (None, 3)
+    assert [w.name for w in model.trainable_weights] == ["kernel", "bias"]
+    assert model.get_layer("f6_dense").weights[0] is pretrained.get_layer("f6_dense").weights[0]
+    with pytest.raises(ValueError, match="Unknown feature_layer 'nope'"):
+        km.transfer_model(pretrained, 3, feature_layer="nope")
