@@ -216,6 +216,13 @@ ATTACKS = {
     "print_100mb": {"confusion_matrix": 0, "f1_scores": 10},
 }
 MARKERS = ("/tmp/kit-grade-pickle-attack-marker", "/tmp/kit-grade-beside-attack-marker")
+# the grader's own limit that stopped the attack is named in the check's output
+LIMIT_NAMED = {
+    "hang": ("confusion_matrix", "wall-time limit"),
+    "memory": ("confusion_matrix", "memory limit"),
+    "print_100mb": ("confusion_matrix", "output limit"),
+    "fork_bomb": ("confusion_matrix", "limit"),
+}
 
 
 @pytest.mark.parametrize("name", sorted(ATTACKS))
@@ -225,6 +232,10 @@ def test_attack_gets_zero_and_the_grader_keeps_working(tmp_path, name):
     out = tmp_path / "graded" / "results.json"
     results = run(make_submission(tmp_path / name, "attacks/" + name), list(ATTACKS[name]), out=out)
     assert scores(results) == ATTACKS[name], [t["output"][:300] for t in results["tests"]]
+    if name in LIMIT_NAMED:
+        check, phrase = LIMIT_NAMED[name]
+        output = next(t["output"] for t in results["tests"] if t["tags"][0] == check)
+        assert phrase in output and "SIGKILL" not in output, output
     assert_gradescope_format(results)
     assert json.loads(out.read_text()) == results  # written by the grader, last
     assert not any(Path(marker).exists() for marker in MARKERS)  # nothing planted was ever run or unpickled
