@@ -25,6 +25,7 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -62,13 +63,31 @@ def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
 # ------------------------------------------------------------------ the operating-system root
 
 
+def mounts_under(path: Path) -> list[str]:
+    """Mount points at or below ``path`` (from /proc/mounts)."""
+    prefix = str(path.resolve())
+    points = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+    return [point for point in points if point == prefix or point.startswith(prefix + "/")]
+
+
+def remove_tree(path: Path) -> None:
+    """``rm -rf`` that refuses while anything is mounted below: a bind of /dev would delete the host's /dev."""
+    mounted = mounts_under(path)
+    if mounted:
+        raise CheckError(
+            f"{mounted[0]} is still mounted (a run was killed before it cleaned up); "
+            f"unmount it first (`umount -R -l {mounted[0]}`), then run again."
+        )
+    shutil.rmtree(path)
+
+
 def make_root(root: Path, suite: str) -> float:
     """A fresh minbase Debian root; returns the seconds it took."""
     tool = shutil.which("mmdebstrap")
     if tool is None:
         raise CheckError("mmdebstrap is not installed; run `apt-get install mmdebstrap` (as root) first.")
     if root.exists():
-        shutil.rmtree(root)
+        remove_tree(root)
     start = time.perf_counter()
     run([tool, "--quiet", "--variant=minbase", "--mode=root", suite, str(root), DEBIAN_MIRROR])
     return time.perf_counter() - start
@@ -389,7 +408,8 @@ def main(argv: list[str] | None = None) -> int:
             or old_requirements.read_text() != (REPO / "requirements-grading.txt").read_text()
         ):
             installed = False  # the venv was made from other requirements: setup.sh again
-        shutil.rmtree(root / "autograder", ignore_errors=True)
+        if (root / "autograder").exists():
+            remove_tree(root / "autograder")
     else:
         log(f"making a fresh Debian {args.suite} root in {root} (mmdebstrap, minbase)")
         figures["debootstrap_s"] = make_root(root, args.suite)
@@ -457,7 +477,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _terminate(signum, frame):
+    raise SystemExit(f"gradescope-check stopped by signal {signum}")  # so that the mounts and cgroup are undone
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
     try:
         sys.exit(main())
     except CheckError as error:
