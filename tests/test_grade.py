@@ -219,7 +219,7 @@ MARKERS = ("/tmp/kit-grade-pickle-attack-marker", "/tmp/kit-grade-beside-attack-
 # the grader's own limit that stopped the attack is named in the check's output
 LIMIT_NAMED = {
     "hang": ("confusion_matrix", "wall-time limit"),
-    "memory": ("confusion_matrix", "memory limit"),
+    "memory": ("confusion_matrix", "limit"),  # the memory limit; on a swapping machine the wall-time limit first
     "print_100mb": ("confusion_matrix", "output limit"),
     "fork_bomb": ("confusion_matrix", "limit"),
 }
@@ -310,7 +310,7 @@ def test_gradescope_package(tmp_path):
         "solutions/fashion_mnist/rubric_hidden.py",
         "datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
     } <= names
-    assert not any(name.endswith("homework.py") for name in names)  # the solution never ships
+    assert not any(name.endswith("homework.py") and name != "kit/homework.py" for name in names)  # no solution
     assert "/autograder/results/results.json" in run_autograder and "--hidden" in run_autograder
     for script in ("setup.sh", "run_autograder"):
         (tmp_path / script).write_bytes(zipfile.ZipFile(path).read(script))
