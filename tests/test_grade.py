@@ -310,7 +310,8 @@ def test_gradescope_package(tmp_path):
         "solutions/fashion_mnist/rubric_hidden.py",
         "datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
     } <= names
-    assert not any(name.endswith("homework.py") and name != "kit/homework.py" for name in names)  # no solution
+    # the solution never ships (kit/homework.py is the kit's `homework` command, not a solution)
+    assert not any(name.endswith("homework.py") and name != "kit/homework.py" for name in names)
     assert "/autograder/results/results.json" in run_autograder and "--hidden" in run_autograder
     for script in ("setup.sh", "run_autograder"):
         (tmp_path / script).write_bytes(zipfile.ZipFile(path).read(script))
