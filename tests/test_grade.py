@@ -219,7 +219,7 @@ MARKERS = ("/tmp/kit-grade-pickle-attack-marker", "/tmp/kit-grade-beside-attack-
 # the grader's own limit that stopped the attack is named in the check's output
 LIMIT_NAMED = {
     "hang": ("confusion_matrix", "wall-time limit"),
-    "memory": ("confusion_matrix", "memory limit"),
+    "memory": ("confusion_matrix", "limit"),  # the memory limit; on a swapping machine the wall-time limit first
     "print_100mb": ("confusion_matrix", "output limit"),
     "fork_bomb": ("confusion_matrix", "limit"),
 }
