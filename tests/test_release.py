@@ -58,7 +58,18 @@ def test_release_has_no_solutions_hidden_tests_or_data(released):
     assert not (released / "solutions").exists()
     assert not (released / "tests" / "grading").exists() and not list((released / "tests").glob("test_grade*.py"))
     assert not any(f.endswith((".gz", ".npz", ".keras", ".pyc")) or "__pycache__" in f for f in files)
-    assert not any(f.endswith("rubric.py") for f in files)
+    # the visible rubric ships (kit check runs it); the hidden checks do not, nor any of their inputs
+    assert [f for f in files if Path(f).name.startswith("rubric") and not f.startswith("kit/")] == [
+        "assignments/fashion_mnist/rubric.py"
+    ]
+    from kit.grading import load_rubric
+
+    hidden = [c for c in load_rubric("fashion_mnist", hidden=True).checks if c.visibility == "hidden"]
+    assert hidden
+    texts = "\n".join(p.read_text(encoding="utf-8", errors="ignore") for p in released.rglob("*") if p.is_file())
+    for check in hidden:
+        assert check.id not in texts and check.message not in texts, check.id
+        assert f"seed={check.params['seed']}" not in texts
     for test in (released / "tests").glob("*.py"):  # a test that needs solutions/ is left out
         text = test.read_text()
         assert "solutions/" not in text and '"solutions"' not in text, test.name
