@@ -216,6 +216,13 @@ ATTACKS = {
     "print_100mb": {"confusion_matrix": 0, "f1_scores": 10},
 }
 MARKERS = ("/tmp/kit-grade-pickle-attack-marker", "/tmp/kit-grade-beside-attack-marker")
+# the grader's own limit that stopped the attack is named in the check's output
+LIMIT_NAMED = {
+    "hang": ("confusion_matrix", "wall-time limit"),
+    "memory": ("confusion_matrix", "limit"),  # the memory limit; on a swapping machine the wall-time limit first
+    "print_100mb": ("confusion_matrix", "output limit"),
+    "fork_bomb": ("confusion_matrix", "limit"),
+}
 
 
 @pytest.mark.parametrize("name", sorted(ATTACKS))
@@ -225,6 +232,10 @@ def test_attack_gets_zero_and_the_grader_keeps_working(tmp_path, name):
     out = tmp_path / "graded" / "results.json"
     results = run(make_submission(tmp_path / name, "attacks/" + name), list(ATTACKS[name]), out=out)
     assert scores(results) == ATTACKS[name], [t["output"][:300] for t in results["tests"]]
+    if name in LIMIT_NAMED:
+        check, phrase = LIMIT_NAMED[name]
+        output = next(t["output"] for t in results["tests"] if t["tags"][0] == check)
+        assert phrase in output and "SIGKILL" not in output, output
     assert_gradescope_format(results)
     assert json.loads(out.read_text()) == results  # written by the grader, last
     assert not any(Path(marker).exists() for marker in MARKERS)  # nothing planted was ever run or unpickled
@@ -299,7 +310,8 @@ def test_gradescope_package(tmp_path):
         "solutions/fashion_mnist/rubric_hidden.py",
         "datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
     } <= names
-    assert not any(name.endswith("homework.py") for name in names)  # the solution never ships
+    # the solution never ships (kit/homework.py is the kit's `homework` command, not a solution)
+    assert not any(name.endswith("homework.py") and name != "kit/homework.py" for name in names)
     assert "/autograder/results/results.json" in run_autograder and "--hidden" in run_autograder
     for script in ("setup.sh", "run_autograder"):
         (tmp_path / script).write_bytes(zipfile.ZipFile(path).read(script))

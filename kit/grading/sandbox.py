@@ -317,7 +317,10 @@ class Sandbox:
         if self.root_mode:
             self._claim = UidClaim(self.slots)
             for slot in range(self.slots):  # a grader that died may have left processes on a uid we now own
-                self._kill_leftovers(None, slot)
+                if not self._kill_leftovers(None, slot):
+                    uid = self.uid(slot)
+                    self._claim.release()
+                    raise GraderFault(f"processes of sandbox uid {uid} survive SIGKILL; nothing was graded.")
         try:
             self._dir = Path(tempfile.mkdtemp(prefix="kit-grade-"))
             os.chmod(self._dir, 0o711)  # children may traverse to their own folder, not list others
@@ -452,10 +455,12 @@ class Sandbox:
                 close_fds=True,
             )
             status, usage, timed_out = _wait(child, limits.wall_seconds)
-            self._kill_leftovers(child.pid, slot)
+            clean = self._kill_leftovers(child.pid, slot)
             if status is None:  # killed at the timeout: reap it now
                 status, usage, _ = _wait(child, 10)
         wall = time.monotonic() - started
+        if not clean:
+            raise GraderFault(f"processes of sandbox uid {uid} survive SIGKILL; the submission was not graded.")
         result = ChildResult(
             record=None,
             arrays={},
@@ -493,7 +498,7 @@ class Sandbox:
         """The folder of the slot's last child (where it saved its files)."""
         return self._last_work[slot]
 
-    def _kill_leftovers(self, pid: int | None, slot: int) -> None:
+    def _kill_leftovers(self, pid: int | None, slot: int) -> bool:
         """SIGKILL the child's process group and, as root, every process of the slot's own uid.
 
         The uid is this grader's alone (``UidClaim``), so ``kill(-1)`` as that uid reaches only this
@@ -506,10 +511,10 @@ class Sandbox:
                 pass
         uid = self.uid(slot)
         if uid is None:
-            return
-        for _ in range(3):
+            return True
+        for _ in range(40):  # a fork bomb forks while kill(-1) walks the process list: repeat until none is left
             if not _processes_of(uid):
-                return
+                return True
             subprocess.run(
                 [
                     self.python,
@@ -527,8 +532,9 @@ class Sandbox:
             )
             for _ in range(20):  # SIGKILL is delivered asynchronously: give the kernel a moment
                 if not _processes_of(uid):
-                    return
+                    return True
                 time.sleep(0.05)
+        return not _processes_of(uid)
 
 
 def _wait(child: subprocess.Popen, timeout: float):

@@ -239,6 +239,11 @@ def _call(module, function_name: str, *args, **kwargs):
         raise SubmissionError(
             f"`{name}` could not start another process or thread: it hit the process limit ({limit} per check)."
         ) from None
+    except OSError as error:
+        if error.errno != 27:  # EFBIG: RLIMIT_FSIZE, which also caps the captured output
+            raise SubmissionError(f"`{name}` raised an error:\n" + _student_traceback(error)) from None
+        limit = RLIMITS.get("RLIMIT_FSIZE", 0) >> 20
+        raise SubmissionError(f"`{name}` wrote more than the output limit ({limit} MB per file).") from None
     except BaseException as error:  # noqa: BLE001
         hint = _hint(error)
         hint = f" ({hint})" if hint else ""
