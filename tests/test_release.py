@@ -217,6 +217,11 @@ def _student(release_dir: Path, *command: str) -> subprocess.CompletedProcess:
     )
 
 
+# The venv's Python by its own path: the grader's sandbox user must be able to read the runtime, and
+# pytest's tmp folder (0700) is not readable to it (the grader says so and grades nothing).
+PY = f"PY={ROOT / '.venv' / 'bin' / 'python'}"
+
+
 @pytest.fixture(scope="module")
 def student_repo(tmp_path_factory):
     """A fresh release, set up as a student's: .venv (the kit's own, linked: installing TensorFlow again
@@ -225,7 +230,7 @@ def student_repo(tmp_path_factory):
     release(out)
     (out / ".venv").symlink_to(ROOT / ".venv")
     # -o setup: .venv is there already (make setup would pip install requirements.txt into it)
-    process = _student(out, "make", "-o", "setup", "data")
+    process = _student(out, "make", "-o", "setup", "data", PY)
     assert process.returncode == 0, process.stdout + process.stderr
     return out
 
@@ -238,7 +243,7 @@ def test_a_student_checks_the_stubs_then_a_filled_in_homework(student_repo):
     import keras
 
     # 1. the stubs, as released: every visible check listed, 0 points, and what to fix
-    process = _student(student_repo, "make", "-o", "setup", "check", "OUT=stubs.json")
+    process = _student(student_repo, "make", "-o", "setup", "check", "OUT=stubs.json", PY)
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
     stubs = json.loads((student_repo / "stubs.json").read_text())
     assert stubs["score"] == 0 and len(stubs["tests"]) == 10
@@ -255,7 +260,7 @@ def test_a_student_checks_the_stubs_then_a_filled_in_homework(student_repo):
         [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]
     )
     model.save(folder / "model.keras")
-    process = _student(student_repo, "make", "-o", "setup", "check", "OUT=filled.json")
+    process = _student(student_repo, "make", "-o", "setup", "check", "OUT=filled.json", PY)
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
     filled = json.loads((student_repo / "filled.json").read_text())
     scores = {t["name"]: (t["score"], t["max_score"]) for t in filled["tests"]}
