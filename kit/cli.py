@@ -24,7 +24,7 @@ PRESET_NAMES = ("smoke", "quick", "full")
 _HANDLERS = {
     "data": "kit.data:command",
     "explore": "kit.explore:command",
-    "train": "kit.train:command_train",
+    "train": "kit.recipes:command_train",
     "lr-find": "kit.train:command_lr_find",
     "tune": "kit.tune:command",
     "report": "kit.report:command_report",
@@ -32,7 +32,7 @@ _HANDLERS = {
     "homework": "kit.homework:command",
     "assign": "kit.assign:command_assign",
     "release": "kit.assign:command_release",
-    "grade": "kit.grading.grader:command",
+    "grade": "kit.grading.command:command",
     "check": "kit.check:command",
     "lab": "kit.labs:command",
 }

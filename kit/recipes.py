@@ -15,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from kit import train
 from kit.schedules import scale_learning_rate
 from kit.train import TrainConfig
 
-__all__ = ["RECIPES", "TRICKS", "ablations", "available", "recipe", "tricks"]
+__all__ = ["RECIPES", "TRICKS", "ablations", "available", "command_train", "config_from_args", "recipe", "tricks"]
 
 RECIPES: dict[str, Callable[[], TrainConfig]] = {}
 
@@ -148,3 +149,16 @@ def ablations(name: str) -> dict[str, TrainConfig]:
     return {
         f"no {trick}": config.replace(name=f"{name}-no-{trick}", **TRICKS[trick][1](config)) for trick in tricks(name)
     }
+
+
+def config_from_args(args) -> TrainConfig:
+    """The config ``python -m kit train`` runs: ``--recipe NAME`` as the base when given, then the options."""
+    return train._config_from_args(args, recipe(args.recipe) if getattr(args, "recipe", None) else None)
+
+
+def command_train(args) -> int:
+    """``python -m kit train``: kit.train's command, starting from ``--recipe`` when given.
+
+    It lives here, above kit.train, so that kit.train never imports the recipes built on it.
+    """
+    return train.command_train(args, recipe(args.recipe) if getattr(args, "recipe", None) else None)

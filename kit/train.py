@@ -550,16 +550,15 @@ def train(
 
 
 # --------------------------------------------------------------------------- command line
-def _config_from_args(args) -> TrainConfig:
+def _config_from_args(args, base: TrainConfig | None = None) -> TrainConfig:
+    """The run's config: a resumed run's, ``--config``'s, ``base`` (a recipe: ``kit.recipes``), else the preset's."""
     out = Path(args.out) if getattr(args, "out", None) else None
     if getattr(args, "resume", False) and out is not None and (out / "config.json").is_file():
         config = TrainConfig.load(out / "config.json")  # resume what was running
     elif getattr(args, "config", None):
         config = TrainConfig.load(args.config)
-    elif getattr(args, "recipe", None):
-        from kit.recipes import recipe  # here, not at the top: kit.recipes builds on kit.train
-
-        config = recipe(args.recipe)
+    elif base is not None:
+        config = base
     else:
         config = preset(args.preset)
     overrides = {
@@ -589,9 +588,9 @@ def _config_from_args(args) -> TrainConfig:
     return config.replace(**overrides)
 
 
-def command_train(args) -> int:
+def command_train(args, base: TrainConfig | None = None) -> int:
     """``python -m kit train``: train and write a run folder; print where and how well."""
-    config = _config_from_args(args)
+    config = _config_from_args(args, base)
     if config.devices > 1:
         distribute.use_logical_cpus(config.devices)
     out = Path(args.out) if args.out else Path("runs") / config.name

@@ -145,7 +145,7 @@ def test_benchmark_smoke_writes_curves_summary_and_png(tmp_path):
 
 def test_train_command_takes_a_recipe_and_the_ema_tta_switches():
     from kit.cli import build_parser
-    from kit.train import _config_from_args
+    from kit.recipes import config_from_args as _config_from_args
 
     args = build_parser().parse_args(["train", "--recipe", "cpu-10min", "--epochs", "3"])
     assert _config_from_args(args) == recipes.recipe("cpu-10min", epochs=3)

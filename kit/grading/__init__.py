@@ -7,7 +7,7 @@ A teaching assistant finds each part by its file name:
 - ``judges.py``: the reference answers (inputs for each check, and judges of an answer);
 - ``model_graph.py``: reading Keras model graphs (layer tokens, branches);
 - ``sandbox.py``: the limited child process student code runs in; ``worker.py``: that child;
-- ``grader.py``: ``grade(submission) -> results`` (``python -m kit grade``);
+- ``grader.py``: ``grade(submission) -> results``; ``command.py``: ``python -m kit grade`` (one, a class, the package);
 - ``gradescope.py``: results.json and the autograder zip (``templates/setup.sh``, ``templates/run_autograder``);
 - ``classroom.py``: a folder of submissions at once (``python -m kit grade --class``).
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from kit.errors import GradingError
 from kit.grading import judges
-from kit.grading.gradescope import failure_results, write_results
+from kit.grading.gradescope import write_results
 from kit.grading.judges import CheckFailed, Verdict
 from kit.grading.rubric import KINDS, Check, Rubric, load_rubric
 from kit.grading.sandbox import GraderFault, Limits, Sandbox, copy_from_child, inspect_zip
@@ -512,51 +512,3 @@ def summary_table(results: dict) -> str:
     f1 = f"; model macro-F1 {board[0]['value']:.4f}" if board and has_model else ""
     text = table.to_string(index=False) if len(table) else "(no checks)"
     return f"{text}\nTotal: {results['score']:g} / {total:g} points in {results['execution_time']:.1f} s{f1}"
-
-
-# ------------------------------------------------------------------ CLI
-
-
-def command(args) -> int:
-    """``python -m kit grade``: one submission, a class (``--class``), or the Gradescope package."""
-    if args.package:
-        from kit.grading.gradescope import write_package
-
-        path = write_package(args.package, args.assignment)
-        print(f"wrote {path} (upload it as the Gradescope autograder; it runs hidden checks too)")
-        return 0
-    if getattr(args, "class_folder", None):
-        return _command_class(args)
-    args.out = args.out or "results.json"
-    if not args.submission:
-        raise GradingError(
-            "Pass a submission folder (python -m kit grade SUBMISSION_DIR --out results.json) or --package OUT.zip."
-        )
-    submission = Path(args.submission)
-    if not submission.is_dir():
-        raise GradingError(
-            f"Submission folder {submission} does not exist or is not a folder; pass the folder holding homework.py "
-            "(no results.json was written)."
-        )
-    try:
-        grade(submission, assignment=args.assignment, hidden=args.hidden, out=args.out)
-    except Exception as error:  # noqa: BLE001 - always leave a valid results.json behind
-        write_results(failure_results(str(error)), args.out)
-        raise GradingError(f"grading failed ({error}); wrote a 0-point results.json to {args.out}.") from None
-    return 0
-
-
-def _command_class(args) -> int:
-    """``python -m kit grade --class FOLDER --jobs N --out grades.csv``."""
-    from kit.grading.classroom import grade_class, results_dir
-
-    if args.submission:
-        raise GradingError("Pass either a submission folder or --class FOLDER, not both.")
-    out = args.out or "grades.csv"
-    table = grade_class(args.class_folder, out, jobs=args.jobs, assignment=args.assignment, hidden=args.hidden)
-    failed = table[table["error"].astype(str).str.len() > 0]
-    print(f"wrote {out} ({len(table)} students) and {results_dir(out)}/<student>/results.json")
-    if len(failed):
-        names = ", ".join(failed["student"].astype(str).head(10))
-        raise GradingError(f"{len(failed)} submission(s) could not be graded ({names}): see the error column of {out}.")
-    return 0

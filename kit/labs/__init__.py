@@ -17,13 +17,13 @@ import time
 from pathlib import Path
 from types import ModuleType
 
+from kit.assign import notebook_text
 from kit.errors import check_name
 from kit.labs.common import PRESETS, README_FILE, LabResult, claim_text, get_preset, write_result
 
 _NOT_LABS = {"common"}
 INDEX_FILE = "index.md"
 NOTEBOOKS = Path(__file__).parent / "notebooks"
-KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
 def _module_names() -> dict[str, str]:
@@ -98,32 +98,6 @@ def run_all(out_dir: str | os.PathLike, preset: str = "quick", *, names: list[st
 def notebook_source(name: str) -> Path:
     """The lab's percent-format notebook, ``kit/labs/notebooks/<module>.py``."""
     return NOTEBOOKS / f"{get(name).__name__.rsplit('.', 1)[-1]}.py"
-
-
-def notebook_text(percent_source: str) -> str:
-    """The ``.ipynb`` JSON of a percent-format script (jupytext), the same bytes for the same source.
-
-    Cells numbered ``cell-N`` with empty metadata, a Python 3 kernelspec and no jupytext metadata,
-    as ``kit.assign.notebook_text`` writes the assignment's notebook (the two give the same file for
-    a script without a leading docstring; one can replace the other once both are on main).
-    """
-    import jupytext
-    import nbformat
-
-    notebook = jupytext.reads(percent_source, fmt="py:percent")
-    cells = []
-    for number, cell in enumerate(notebook.cells, start=1):
-        make = nbformat.v4.new_code_cell if cell.cell_type == "code" else nbformat.v4.new_markdown_cell
-        fresh = make(cell.source)
-        fresh.id, fresh.metadata = f"cell-{number}", {}
-        cells.append(fresh)
-    notebook.cells = cells
-    notebook.metadata = {
-        "kernelspec": dict(KERNELSPEC),
-        "language_info": {"name": "python", "file_extension": ".py", "mimetype": "text/x-python"},
-    }
-    nbformat.validate(notebook)
-    return nbformat.writes(notebook, version=4) + "\n"
 
 
 def write_notebooks(*, check: bool = False) -> list[Path]:
