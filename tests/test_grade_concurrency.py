@@ -64,6 +64,22 @@ def test_two_graders_at_once_give_the_solo_scores(tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="uid slots are claimed as root only")
+def test_a_uid_that_still_owns_processes_is_not_claimed():
+    """A killed fork bomb's zombies count against RLIMIT_NPROC until init reaps them: skip such a uid."""
+    probe = UidClaim(1)
+    uid = probe.uids[0]
+    probe.release()
+    squatter = subprocess.Popen(["sleep", "60"], user=uid, group=uid)
+    try:
+        claim = UidClaim(1, base=uid, span=2)
+        assert claim.uids == [uid + 1]
+        claim.release()
+    finally:
+        squatter.kill()
+        squatter.wait()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="uid slots are claimed as root only")
 def test_uid_claims_are_exclusive_and_released():
     first = UidClaim(2)
     second = UidClaim(2)

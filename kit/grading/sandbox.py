@@ -251,6 +251,9 @@ class UidClaim:
             except BlockingIOError:
                 os.close(handle)
                 continue
+            if _processes_of(uid, zombies=True):  # e.g. a killed fork bomb's zombies, not yet reaped by init:
+                os.close(handle)  # they count against RLIMIT_NPROC, so a child of that uid could not start
+                continue
             self.uids.append(uid)
             self._handles.append(handle)
         if len(self.uids) < count:
@@ -632,15 +635,15 @@ def _blocked_interpreter_dirs(python: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _processes_of(uid: int) -> list[int]:
-    """Live processes of ``uid`` (zombies, already dead and waiting to be reaped, are left out)."""
+def _processes_of(uid: int, *, zombies: bool = False) -> list[int]:
+    """Live processes of ``uid``; zombies (dead, waiting to be reaped) too with ``zombies=True``."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 if entry.stat().st_uid == uid:
                     state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-                    if state not in ("Z", "X"):
+                    if zombies or state not in ("Z", "X"):
                         found.append(int(entry.name))
             except (OSError, IndexError):
                 pass
