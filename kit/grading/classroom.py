@@ -17,7 +17,7 @@ from kit.errors import GradingError
 from kit.grading.grader import grade
 from kit.grading.gradescope import write_results
 from kit.grading.rubric import load_rubric
-from kit.grading.sandbox import GraderFault
+from kit.grading.sandbox import GraderFault, children_that_fit, container_memory_mb, own_memory_mb
 
 
 def students(folder: str | os.PathLike) -> list[Path]:
@@ -75,8 +75,16 @@ def grade_class(
     check_ids = [c.id for c in load_rubric(assignment, hidden=hidden).checks if only is None or c.id in only]
     keep = results_dir(out_csv)
     keep.mkdir(parents=True, exist_ok=True)
+    container_mb = container_memory_mb()
+    if container_mb is not None and jobs > 1:
+        fits = max(1, children_that_fit(container_mb, own_memory_mb()))
+        if fits < jobs:
+            print(
+                f"memory limit {container_mb} MB holds {fits} grading child(ren) at a time: --jobs {fits}, not {jobs}"
+            )
+            jobs = fits
     # children per student: two when students go one at a time, one each when several run at once
-    options = {"workers": 2 if jobs == 1 else 1, **grade_options}
+    options = {"workers": 2 if jobs == 1 else 1, "memory_share": jobs, **grade_options}
 
     def one(submission: Path) -> dict:
         try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import sys
 import tempfile
 import time
 import traceback
@@ -31,7 +32,16 @@ from kit.grading import judges
 from kit.grading.gradescope import write_results
 from kit.grading.judges import CheckFailed, Verdict
 from kit.grading.rubric import KINDS, Check, Rubric, load_rubric
-from kit.grading.sandbox import GraderFault, Limits, Sandbox, copy_from_child, inspect_zip
+from kit.grading.sandbox import (
+    GraderFault,
+    Limits,
+    Sandbox,
+    container_memory_mb,
+    copy_from_child,
+    fit_to_memory,
+    inspect_zip,
+    own_memory_mb,
+)
 
 ALLOWED_FILES = ("homework.py", "model.keras", "report.md")
 
@@ -132,12 +142,15 @@ def check_f1_scores(check: Check, ctx: Context) -> Outcome:
 
 
 def check_best_config(check: Check, ctx: Context) -> Outcome:
+    """The student's child returns ``best_config().to_dict()``; a trusted child judges it with kit.train.
+
+    Judging in a child keeps TensorFlow out of the grader's own process (~300 MB less beside the
+    children, which matters under a 1.5 GB container).
+    """
     result, output = ctx.student(check, {"action": "best_config"})
-    try:
-        verdict = judges.judge_best_config(result.record.get("data", {}).get("config"))
-    except ImportError as error:  # the grader's own kit is incomplete: not the student's fault
-        raise GradingError(f"the grader cannot import kit.train or kit.models ({error}).") from None
-    return _outcome(check, verdict, output)
+    config = result.record.get("data", {}).get("config")
+    judged, _ = ctx.trusted(check, {"action": "best_config", "config": config}, models={})
+    return _outcome(check, judges.Verdict(**judged.record["data"]["verdict"]), output)
 
 
 # --- models built by student code, inspected by a trusted child
@@ -384,11 +397,13 @@ def grade(
     data_dir: str | None = None,
     quiet: bool = False,
     sandbox_options: dict | None = None,
+    memory_share: int = 1,
 ) -> dict:
     """Grade one submission folder; return (and, with ``out``, write) Gradescope's results dict.
 
     ``hidden`` runs the hidden checks too (Gradescope); ``only`` restricts to some check ids
-    (for tests); ``timeout_scale`` multiplies every check's timeout.
+    (for tests); ``timeout_scale`` multiplies every check's timeout; ``memory_share``: how many
+    graders of this process share the machine's (container's) memory limit.
     """
     started = time.monotonic()
     submission = Path(submission).resolve()
@@ -414,12 +429,24 @@ def grade(
     outcomes: dict[str, Outcome] = {}
     has_homework = (submission / "homework.py").is_file() and not (submission / "homework.py").is_symlink()
     isolation: list = []
+    container_mb = container_memory_mb()
+    limits, workers = fit_to_memory(
+        Limits(**rubric.limits),
+        max(1, workers),
+        share=memory_share,
+        container_mb=container_mb,
+        grader_mb=own_memory_mb(),
+    )
+    if container_mb is not None and not quiet:
+        print(
+            f"memory limit {container_mb} MB: {workers} child(ren) at a time, each limited to {limits.memory_mb} MB",
+            file=sys.stderr,
+        )
     slots: queue.Queue = queue.Queue()
-    for slot in range(max(1, workers)):
+    for slot in range(workers):
         slots.put(slot)
-    limits = Limits(**rubric.limits)
 
-    with Sandbox(hide=rubric.hide, slots=max(1, workers), **(sandbox_options or {})) as box:
+    with Sandbox(hide=rubric.hide, slots=workers, **(sandbox_options or {})) as box:
 
         def run(check: Check) -> tuple[str, Outcome]:
             if check.kind != "model" and not has_homework:
@@ -435,7 +462,7 @@ def grade(
 
         # the slowest checks first, so that two workers finish together
         order = sorted(checks, key=lambda c: -c.timeout)
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             for check_id, outcome in pool.map(run, order):
                 outcomes[check_id] = outcome
 

@@ -145,6 +145,88 @@ class ChildResult:
 # ------------------------------------------------------------------ safe readers of child output
 
 
+# ------------------------------------------------------------------ the container's memory
+CHILD_NEEDS_MB = 1024  # one TensorFlow child at its heaviest check: ~720-900 MB of data segment (docs/grading.md)
+GRADER_MARGIN_MB = 256  # the libraries' page cache and the grader's own growth while it grades
+
+
+def container_memory_mb(
+    proc_cgroup: str | os.PathLike = "/proc/self/cgroup", root: str | os.PathLike = "/sys/fs/cgroup"
+) -> int | None:
+    """This process's cgroup memory limit in MB (v2 ``memory.max`` or v1 ``memory.limit_in_bytes``), None if unlimited.
+
+    The tightest limit on the way from the process's own cgroup up to the root counts. Written by
+    hand: neither the standard library nor psutil reads cgroup limits.
+    """
+    root = Path(root)
+    try:
+        lines = Path(proc_cgroup).read_text().splitlines()
+    except OSError:
+        return None
+    places = []
+    for line in lines:
+        _, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if controllers == "":
+            places.append((root / path.lstrip("/"), root, "memory.max"))
+        elif "memory" in controllers.split(","):
+            places.append((root / "memory" / path.lstrip("/"), root / "memory", "memory.limit_in_bytes"))
+    limits = []
+    for folder, top, name in places:
+        while True:
+            try:
+                value = (folder / name).read_text().strip()
+            except OSError:
+                value = ""
+            if value.isdigit() and int(value) < 1 << 60:  # v1 writes ~2^63 for "no limit", v2 "max"
+                limits.append(int(value) >> 20)
+            if folder == top or top not in folder.parents:
+                break
+            folder = folder.parent
+    return min(limits) if limits else None
+
+
+def own_memory_mb() -> int:
+    """This process's anonymous resident memory in MB (``RssAnon``: what a memory limit cannot reclaim)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) >> 10
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def children_that_fit(container_mb: int, grader_mb: int) -> int:
+    """How many sandboxed TensorFlow children the container's memory holds beside the grader."""
+    return max(0, container_mb - grader_mb - GRADER_MARGIN_MB) // CHILD_NEEDS_MB
+
+
+def fit_to_memory(
+    limits: Limits, workers: int, *, share: int = 1, container_mb: int | None, grader_mb: int
+) -> tuple[Limits, int]:
+    """Children at once and each one's ``RLIMIT_DATA`` so that the whole grading fits the container.
+
+    Without this a student's memory blow-up meets the container's OOM killer (a grader fault for
+    the whole submission) instead of the child's own limit (a MemoryError: 0 for that check).
+    ``share``: how many graders of this process split the container (``kit grade --class --jobs``).
+    """
+    if container_mb is None:
+        return limits, workers
+    budget = container_mb - grader_mb - GRADER_MARGIN_MB
+    fits = children_that_fit(container_mb, grader_mb) // max(1, share)
+    if fits < 1:
+        raise GradingError(
+            f"This machine (container) allows {container_mb} MB of memory; the grader uses {grader_mb} MB and each "
+            f"sandboxed TensorFlow child needs about {CHILD_NEEDS_MB} MB, so grading cannot run"
+            + (f" {share} students at once" if share > 1 else "")
+            + ". Give it at least 1.5 GB (Gradescope: Autograder Settings, '1.0 CPU, 1.5GB RAM')"
+            + (", or fewer --jobs." if share > 1 else ".")
+        )
+    workers = max(1, min(workers, fits))
+    memory_mb = min(limits.memory_mb, budget // (workers * max(1, share)))
+    return Limits(**{**limits.__dict__, "memory_mb": memory_mb}), workers
+
+
 def inspect_zip(
     path: str | os.PathLike, *, max_total_bytes: int, max_ratio: float = 200.0, max_members: int = 64
 ) -> list[zipfile.ZipInfo]:

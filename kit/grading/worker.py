@@ -362,6 +362,12 @@ def task_trusted(request: dict, record: Record, inputs: dict) -> None:
     import numpy as np
 
     action = request["action"]
+    if action == "best_config":  # the config's JSON (from the student's child) judged with kit.train
+        from kit.grading.judges import judge_best_config
+
+        verdict = judge_best_config(request.get("config"))
+        record.data["verdict"] = {"passed": verdict.passed, "fraction": verdict.fraction, "message": verdict.message}
+        return
     if action == "evaluate_model":
         for module in ("kit.layers", "kit.blocks", "kit.augment"):  # the kit's registered serializable layers
             try:
