@@ -65,8 +65,8 @@ grade: data
 	@test -n "$(SUBMISSION)" || { echo "usage: make grade SUBMISSION=path/to/folder [OUT=results.json] [HIDDEN=1]" >&2; exit 2; }
 	$(PY) -m kit grade "$(SUBMISSION)" --out "$(or $(OUT),results.json)" $(if $(HIDDEN),--hidden)
 
-## gradescope-check: the Gradescope package end to end in a fresh Debian root (as root; slow, ~10 min; not in make test)
-##   e.g. make gradescope-check GRADESCOPE_CHECK_ARGS="--memory-max 1536M --cpus 1"
+## gradescope-check: the Gradescope package end to end in a fresh Debian 12 or Ubuntu 22.04 root (as root; slow, ~5-10 min; not in make test)
+##   e.g. make gradescope-check GRADESCOPE_CHECK_ARGS="--suite jammy --memory-max 1536M --cpus 1"  (jammy: Gradescope's Ubuntu 22.04)
 gradescope-check: data
 	$(PY) scripts/gradescope_check.py $(GRADESCOPE_CHECK_ARGS)
 

@@ -2,9 +2,10 @@
 
 What Gradescope does, done here (as root, slow: minutes, downloads ~700 MB the first time):
 1. ``python -m kit grade --package`` writes the zip;
-2. ``mmdebstrap`` makes a fresh Debian 12 root (minbase: no Python at all). Only Debian's mirrors
-   are reachable here, not Ubuntu's, so this stands in for Gradescope's Ubuntu 22.04 image: both
-   install ``python3.11`` and ``python3.11-venv`` from the distribution's own packages;
+2. ``mmdebstrap`` makes a fresh minbase root (no Python at all): ``--suite jammy`` is Ubuntu 22.04,
+   Gradescope's default base image (main + universe, with jammy-updates and jammy-security, as
+   Ubuntu's images have them; needs Ubuntu's archive keyring), ``--suite bookworm`` Debian 12;
+   both install ``python3.11`` and ``python3.11-venv`` from the distribution's own packages;
 3. the zip is unpacked into ``/autograder/source`` and ``setup.sh`` runs there (chroot, with /proc,
    /sys and /dev mounted and the host's resolv.conf for the downloads);
 4. a correct submission (``tests/grading/submissions/reference/homework.py`` and a ``model.keras``
@@ -41,6 +42,9 @@ REFERENCE = REPO / "tests" / "grading" / "submissions" / "reference" / "homework
 GRADING_LOCK = "/tmp/kit-grading.lock"
 UID_LOCKS = Path(UID_LOCK_DIRS[0])
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
+UBUNTU_MIRROR = "http://archive.ubuntu.com/ubuntu"
+UBUNTU_SUITES = ("focal", "jammy", "noble")
+UBUNTU_KEYRING = "/usr/share/keyrings/ubuntu-archive-keyring.gpg"
 CHROOT_ENV = {
     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "HOME": "/root",
@@ -81,15 +85,27 @@ def remove_tree(path: Path) -> None:
     shutil.rmtree(path)
 
 
-def make_root(root: Path, suite: str) -> float:
-    """A fresh minbase Debian root; returns the seconds it took."""
+def make_root(root: Path, suite: str, keyring: str = UBUNTU_KEYRING) -> float:
+    """A fresh minbase Debian or Ubuntu root; returns the seconds it took."""
     tool = shutil.which("mmdebstrap")
     if tool is None:
         raise CheckError("mmdebstrap is not installed; run `apt-get install mmdebstrap` (as root) first.")
+    command = [tool, "--quiet", "--variant=minbase", "--mode=root"]
+    if suite in UBUNTU_SUITES:
+        if not Path(keyring).is_file():
+            raise CheckError(
+                f"{keyring} is missing: install Ubuntu's archive keyring (package ubuntu-keyring; on Debian, unpack "
+                f"{UBUNTU_MIRROR}/pool/main/u/ubuntu-keyring/ubuntu-keyring_2021.03.26_all.deb) or pass --keyring FILE."
+            )
+        mirrors = [f"deb {UBUNTU_MIRROR} {suite}{pocket} main universe" for pocket in ("", "-updates", "-security")]
+        # Ubuntu's minbase leaves apt out; Gradescope's image (docker's ubuntu:22.04) has it
+        command += [f"--keyring={keyring}", "--include=apt", suite, str(root), *mirrors]
+    else:
+        command += [suite, str(root), DEBIAN_MIRROR]
     if root.exists():
         remove_tree(root)
     start = time.perf_counter()
-    run([tool, "--quiet", "--variant=minbase", "--mode=root", suite, str(root), DEBIAN_MIRROR])
+    run(command)
     return time.perf_counter() - start
 
 
@@ -365,7 +381,12 @@ def check_results(path: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/var/tmp/kit-gradescope-check"), help="working folder")
-    parser.add_argument("--suite", default="bookworm", help="Debian release for the root (bookworm has python3.11)")
+    parser.add_argument(
+        "--suite",
+        default="bookworm",
+        help="release of the root: jammy (Ubuntu 22.04, Gradescope's) or bookworm (Debian 12)",
+    )
+    parser.add_argument("--keyring", default=UBUNTU_KEYRING, help="Ubuntu's archive keyring (Ubuntu suites only)")
     parser.add_argument("--model", type=Path, help="model.keras to submit (default: train one, smoke preset)")
     parser.add_argument("--memory-max", help="memory limit for run_autograder, e.g. 3G (cgroup; default none)")
     parser.add_argument("--cpus", type=float, help="CPU limit for run_autograder, e.g. 1.0 (cgroup quota)")
@@ -411,8 +432,8 @@ def main(argv: list[str] | None = None) -> int:
         if (root / "autograder").exists():
             remove_tree(root / "autograder")
     else:
-        log(f"making a fresh Debian {args.suite} root in {root} (mmdebstrap, minbase)")
-        figures["debootstrap_s"] = make_root(root, args.suite)
+        log(f"making a fresh {args.suite} root in {root} (mmdebstrap, minbase)")
+        figures["debootstrap_s"] = make_root(root, args.suite, args.keyring)
     unpack(package, root)
     if not (args.reuse_root and installed):
         figures.update(run_setup(root, work))
