@@ -163,6 +163,8 @@ def test_a_memory_blow_up_under_1_5_gb_is_that_check_s_zero_not_a_grader_fault(t
             timeout=400,
             preexec_fn=lambda: (cgroup / "cgroup.procs").write_text(str(os.getpid())),
         )
+    except subprocess.SubprocessError as error:  # e.g. cgroup v2's rules refuse the move on this machine
+        pytest.skip(f"cannot move a process into the test cgroup ({error})")
     finally:
         events = _oom_kills(cgroup)
         for _ in range(50):  # the cgroup empties once the last sandbox child is reaped
