@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -224,7 +224,7 @@ def fit_to_memory(
         )
     workers = max(1, min(workers, fits))
     memory_mb = min(limits.memory_mb, budget // (workers * max(1, share)))
-    return Limits(**{**limits.__dict__, "memory_mb": memory_mb}), workers
+    return replace(limits, memory_mb=memory_mb), workers
 
 
 def inspect_zip(
