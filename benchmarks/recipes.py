@@ -41,7 +41,7 @@ from kit.data import load_fashion_mnist  # noqa: E402
 from kit.errors import TrainingError  # noqa: E402
 from kit.evaluate import evaluate, tta  # noqa: E402
 from kit.recipes import ablations, available, recipe  # noqa: E402
-from kit.train import TrainConfig, train  # noqa: E402
+from kit.train import TrainConfig, train, tta_shifts  # noqa: E402
 
 THRESHOLDS = (0.90, 0.92, 0.93, 0.94, 0.945)
 REFERENCE = "plain-keras-resnet"
@@ -54,16 +54,19 @@ class TestCurve(keras.callbacks.Callback):
     training costs. Reporting only: nothing reads these figures to choose an epoch.
     """
 
-    def __init__(self, name: str, x_test, y_test, *, use_tta: bool = False):
+    def __init__(self, name: str, x_test, y_test, *, use_tta: bool = False, shifts: bool = False):
         super().__init__()
-        self.name, self.x_test, self.y_test, self.use_tta = name, x_test, y_test, use_tta
+        self.name, self.x_test, self.y_test, self.use_tta, self.shifts = name, x_test, y_test, use_tta, shifts
         self.rows: list[dict] = []
         self._start = time.perf_counter()
         self._paused = 0.0
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         now = time.perf_counter()
-        scored = (tta if self.use_tta else evaluate)(self.model, self.x_test, self.y_test)
+        if self.use_tta:  # the same views as the run's final figure (kit.train.tta_shifts)
+            scored = tta(self.model, self.x_test, self.y_test, shifts=self.shifts)
+        else:
+            scored = evaluate(self.model, self.x_test, self.y_test)
         self.rows.append(
             {
                 "run": self.name,
@@ -153,7 +156,7 @@ def train_reference(data, *, epochs: int, batch_size: int = 128, learning_rate: 
 # --------------------------------------------------------------------------- recipes
 def train_recipe(name: str, config: TrainConfig, data, out: Path) -> dict:
     """One ``kit.train`` run with the test curve; its final figures are those of the best-validation epoch."""
-    curve = TestCurve(name, data.x_test, data.y_test, use_tta=config.tta)
+    curve = TestCurve(name, data.x_test, data.y_test, use_tta=config.tta, shifts=tta_shifts(config))
     run = train(config, data, out / name, callbacks=[curve], verbose=0)
     final = run.tta_evaluation or run.evaluation
     return {

@@ -43,6 +43,7 @@ __all__ = [
     "measure_precision",
     "preset",
     "train",
+    "tta_shifts",
 ]
 
 PRECISIONS: tuple[str, ...] = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
@@ -70,8 +71,9 @@ class TrainConfig:
     ``use_ema`` keeps an exponential moving average of the weights (Polyak averaging; Keras'
     optimizer option ``use_ema``, momentum ``ema_momentum`` per step): validation, the checkpoint
     and the final model use the averaged weights. ``tta`` also evaluates the test set with
-    test-time augmentation (identity, flip and four 2-pixel shifts; ``kit.evaluate.tta``), written
-    as ``tta`` in metrics.json next to the plain figures (model.keras itself is the plain model).
+    test-time augmentation (identity and flip, plus four 2-pixel shifts when the model trained
+    with shifts: ``kit.evaluate.tta``, :func:`tta_shifts`), written as ``tta`` in metrics.json next
+    to the plain figures (model.keras itself is the plain model).
     """
 
     name: str = ""
@@ -206,6 +208,15 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
         monitor="val_macro_f1",
     ),
 }
+
+
+def tta_shifts(config: TrainConfig) -> bool:
+    """Whether test-time augmentation adds shifted views: only for a model that trained with shifts.
+
+    A net that never saw a shifted image is not helped by averaging over shifted copies.
+    """
+    in_model, _ = _split_augmentation(config.augmentation)
+    return bool(in_model) and "translate" in in_model
 
 
 def preset(preset_name: str, /, **overrides: Any) -> TrainConfig:
@@ -529,7 +540,7 @@ def train(
         evaluation = evaluate(model, data.x_test, data.y_test, data.class_names)
         metrics = evaluation.to_dict()
         if config.tta:  # test-time augmentation beside the plain figures (model.keras stays the plain model)
-            tta_evaluation = tta(model, data.x_test, data.y_test, data.class_names, shifts=True)
+            tta_evaluation = tta(model, data.x_test, data.y_test, data.class_names, shifts=tta_shifts(config))
             metrics["tta"] = {
                 "accuracy": tta_evaluation.accuracy,
                 "macro_f1": tta_evaluation.macro_f1,

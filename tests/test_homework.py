@@ -332,7 +332,7 @@ def test_best_config_is_a_valid_recipe(hw):
     config = hw.best_config()
     assert isinstance(config, TrainConfig)
     assert config.model in models.available() and config.augmentation and config.warmup_epochs > 0
-    assert config.label_smoothing > 0 and config.monitor == "val_macro_f1"
+    assert config.use_ema and config.monitor == "val_macro_f1"  # the checkpoint is chosen by step 7's measure
     assert TrainConfig.from_dict(config.to_dict()) == config
 
 

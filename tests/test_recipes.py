@@ -40,9 +40,13 @@ def test_recipe_overrides_and_ablations_remove_one_trick_each():
     full = recipes.recipe("cpu-10min")
     variants = recipes.ablations("cpu-10min")
     assert set(variants) == {f"no {trick}" for trick in recipes.tricks("cpu-10min")}
-    assert {"no ema", "no tta", "no label_smoothing", "no augmentation", "no large_batch"} <= set(variants)
+    assert {"no ema", "no tta", "no augmentation", "no large_batch", "no weight_decay"} <= set(variants)
+    assert "no label_smoothing" not in variants  # only the tricks the recipe uses
     assert variants["no ema"].use_ema is False and variants["no tta"].tta is False
-    assert variants["no label_smoothing"].label_smoothing == 0 and variants["no augmentation"].augmentation == ""
+    assert variants["no augmentation"].augmentation == ""
+    assert "weight_decay" not in variants["no weight_decay"].optimizer_options
+    uses, remove = recipes.TRICKS["label_smoothing"]
+    assert uses(full.replace(label_smoothing=0.1)) and not uses(full) and remove(full) == {"label_smoothing": 0.0}
     # Undoing the large batch scales the learning rate back by the same linear rule.
     small = variants["no large_batch"]
     assert small.batch_size == 128 and small.learning_rate == pytest.approx(full.learning_rate * 128 / full.batch_size)
@@ -51,6 +55,16 @@ def test_recipe_overrides_and_ablations_remove_one_trick_each():
         changed = {k for k, v in config.to_dict().items() if v != full.to_dict()[k]} - {"name"}
         assert changed, label  # every ablation changes something
         assert len(changed) <= 2, (label, changed)  # ... and only its own trick
+
+
+def test_test_time_shifts_only_for_a_model_trained_with_shifts():
+    from kit.train import tta_shifts
+
+    assert not tta_shifts(recipes.recipe("cpu-10min"))  # flips only
+    assert tta_shifts(recipes.recipe("cpu-10min", augmentation="flip,translate"))
+    assert tta_shifts(recipes.recipe("cpu-10min", augmentation={"translate": {"factor": 0.05}, "mixup": None}))
+    assert not tta_shifts(recipes.recipe("cpu-10min", augmentation="flip,erasing,mixup"))
+    assert not tta_shifts(recipes.recipe("cpu-10min", augmentation=""))
 
 
 def test_scale_learning_rate_is_the_linear_rule():
@@ -88,8 +102,8 @@ def test_ema_weights_are_what_validation_saw_and_tta_is_written(small_fashion_mn
     y_pred = run.model.predict(data.x_val, verbose=0).argmax(axis=1)
     assert run.history["val_macro_f1"].iloc[-1] == pytest.approx(f1_score(data.y_val, y_pred, average="macro"))
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert metrics["tta"]["views"] == ["identity", "flip", "shift_up", "shift_down", "shift_left", "shift_right"]
-    again = tta(run.model, data.x_test, data.y_test, shifts=True)
+    assert metrics["tta"]["views"] == ["identity", "flip"]  # trained without shifts: no shifted views
+    again = tta(run.model, data.x_test, data.y_test, shifts=False)
     assert metrics["tta"]["macro_f1"] == pytest.approx(again.macro_f1)
     assert run.tta_evaluation.macro_f1 == pytest.approx(again.macro_f1)
     assert metrics["macro_f1"] == pytest.approx(run.evaluation.macro_f1)  # the plain figure stays the contract's
