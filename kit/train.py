@@ -216,7 +216,7 @@ def tta_shifts(config: TrainConfig) -> bool:
     A net that never saw a shifted image is not helped by averaging over shifted copies.
     """
     in_model, _ = _split_augmentation(config.augmentation)
-    return bool(in_model) and "translate" in in_model
+    return "translate" in (in_model or {})
 
 
 def preset(preset_name: str, /, **overrides: Any) -> TrainConfig:
