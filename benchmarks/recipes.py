@@ -41,6 +41,7 @@ from kit.data import load_fashion_mnist  # noqa: E402
 from kit.errors import TrainingError  # noqa: E402
 from kit.evaluate import evaluate, tta  # noqa: E402
 from kit.recipes import ablations, available, recipe  # noqa: E402
+from kit.runs import read_metrics  # noqa: E402
 from kit.train import TrainConfig, train, tta_shifts  # noqa: E402
 
 THRESHOLDS = (0.90, 0.92, 0.93, 0.94, 0.945)
@@ -156,16 +157,24 @@ def train_reference(data, *, epochs: int, batch_size: int = 128, learning_rate: 
 # --------------------------------------------------------------------------- recipes
 def train_recipe(name: str, config: TrainConfig, data, out: Path) -> dict:
     """One ``kit.train`` run with the test curve; its final figures are those of the best-validation epoch."""
-    curve = TestCurve(name, data.x_test, data.y_test, use_tta=config.tta, shifts=tta_shifts(config))
+    # the curve scores the same views as the run's final figure: mirror (tta_in_model), + shifts (tta)
+    curve = TestCurve(
+        name,
+        data.x_test,
+        data.y_test,
+        use_tta=config.tta or config.tta_in_model,
+        shifts=config.tta and tta_shifts(config),
+    )
     run = train(config, data, out / name, callbacks=[curve], verbose=0)
     final = run.tta_evaluation or run.evaluation
+    single = read_metrics(run.run_dir).get("without_tta", {}) if config.tta_in_model else {}
     return {
         "run": name,
         "rows": curve.rows,
         "params": run.model.count_params(),
         "final_accuracy": final.accuracy,
         "final_macro_f1": final.macro_f1,
-        "plain_macro_f1": run.evaluation.macro_f1,
+        "plain_macro_f1": single.get("macro_f1", run.evaluation.macro_f1),  # the network without TTA
         "seconds": curve.rows[-1]["seconds"] if curve.rows else run.train_seconds,
     }
 

@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-smoothing", type=float)
     p.add_argument("--ema", action="store_true", default=None, help="keep an EMA of the weights (Polyak averaging)")
     p.add_argument("--tta", action="store_true", default=None, help="also evaluate with test-time augmentation")
+    p.add_argument(
+        "--tta-in-model",
+        action="store_true",
+        default=None,
+        help="save model.keras averaged over each image and its mirror (test-time augmentation in the file)",
+    )
     p.add_argument("--warmup-epochs", type=float)
     p.add_argument("--patience", type=int, help="early stopping patience in epochs")
     p.add_argument("--monitor", help="val_loss, val_accuracy or val_macro_f1: picks the best epoch")

@@ -27,6 +27,8 @@ HISTORY_FILE = "history.csv"
 MODEL_FILE = "model.keras"
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.md"
+# metrics.json entries kit.train adds beside the Evaluation contract (test-time augmentation figures)
+TRAIN_METRICS = ("tta", "without_tta")
 CURVES_FILE = "training_curves.png"
 BACKUP_DIR = "backup"  # keras.callbacks.BackupAndRestore's state: what --resume continues from
 TENSORBOARD_DIR = "tensorboard"

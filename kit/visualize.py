@@ -27,6 +27,7 @@ from threadpoolctl import threadpool_limits
 
 from kit.errors import check_name
 from kit.figures import new_figure, save_figure
+from kit.models import single_view
 
 __all__ = [
     "conv_layers",
@@ -50,7 +51,7 @@ EMBEDDINGS: tuple[str, ...] = ("tsne", "pca")
 def conv_layers(model: keras.Model) -> list[keras.layers.Layer]:
     """The model's 2-D convolution layers (plain, separable, depthwise), in graph order."""
     kinds = (keras.layers.Conv2D, keras.layers.SeparableConv2D, keras.layers.DepthwiseConv2D)
-    return [layer for layer in model.layers if isinstance(layer, kinds)]
+    return [layer for layer in single_view(model).layers if isinstance(layer, kinds)]
 
 
 def _check_model(model) -> keras.Model:
@@ -58,11 +59,12 @@ def _check_model(model) -> keras.Model:
         raise ValueError(f"expected a Keras model; got {type(model).__name__}.")
     if not model.inputs:
         raise ValueError(f"model {model.name!r} has not been built on an input; build or call it first.")
-    return model
+    return single_view(model)  # a mirror-averaged model is explained through its network
 
 
 def _conv_layer(model: keras.Model, layer: str | keras.layers.Layer | None, which: int) -> keras.layers.Layer:
-    convs = conv_layers(_check_model(model))
+    model = _check_model(model)
+    convs = conv_layers(model)
     if layer is not None:
         if isinstance(layer, keras.layers.Layer):
             return layer

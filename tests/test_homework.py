@@ -333,6 +333,7 @@ def test_best_config_is_a_valid_recipe(hw):
     assert isinstance(config, TrainConfig)
     assert config.model in models.available() and config.augmentation and config.warmup_epochs > 0
     assert config.use_ema and config.monitor == "val_macro_f1"  # the checkpoint is chosen by step 7's measure
+    assert config.tta_in_model  # model.keras, which the autograder scores, averages the image and its mirror
     assert TrainConfig.from_dict(config.to_dict()) == config
 
 

@@ -307,3 +307,31 @@ def test_transfer_model_freezes_the_features_and_adds_a_head():
     assert model.get_layer("f6_dense").weights[0] is pretrained.get_layer("f6_dense").weights[0]
     with pytest.raises(ValueError, match="Unknown feature_layer 'nope'"):
         km.transfer_model(pretrained, 3, feature_layer="nope")
+
+
+# ---------------------------------------------------------------- test-time augmentation in the model
+@pytest.mark.backend_agnostic
+def test_mirror_average_is_the_mean_over_image_and_mirror_and_loads_in_safe_mode(batch, tmp_path):
+    from kit import visualize
+    from kit.evaluate import load_model
+
+    x, _ = batch
+    network = km.build("resnet_fast", width=8)
+    averaged = km.mirror_average(network)
+    expected = (network.predict(x, verbose=0) + network.predict(x[:, :, ::-1], verbose=0)) / 2
+    np.testing.assert_allclose(averaged.predict(x, verbose=0), expected, atol=1e-5)
+    assert averaged.count_params() == network.count_params()  # the two views share the weights
+    assert km.count_flops(averaged) == 2 * km.count_flops(network)
+    inside = km.single_view(averaged)
+    assert inside is not network and inside.name == network.name and km.single_view(network) is network
+    assert all(np.array_equal(a, b) for a, b in zip(inside.get_weights(), network.get_weights(), strict=True))
+
+    averaged.save(tmp_path / "model.keras")
+    loaded = load_model(tmp_path / "model.keras")  # safe mode: keras.ops.flip in the graph, no Lambda
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), expected, atol=1e-5)
+    assert km.single_view(loaded).name == "resnet_fast"
+    # explanations open the averaged model to its network
+    assert visualize.last_conv_layer(loaded).name == visualize.last_conv_layer(network).name
+    assert visualize.grad_cam(loaded, x[:4]).shape == (4, 28, 28)
+    with pytest.raises(ValueError, match="built Keras model"):
+        km.mirror_average("resnet_fast")
