@@ -554,7 +554,7 @@ def train(
         if model is not single:
             plain = evaluate(single, data.x_test, data.y_test, data.class_names)
             metrics["without_tta"] = {"accuracy": plain.accuracy, "macro_f1": plain.macro_f1}
-        if config.tta:  # test-time augmentation beside the plain figures (model.keras stays the plain model)
+        if config.tta:  # test-time augmentation beside the plain figures (model.keras is not changed by it)
             tta_evaluation = tta(model, data.x_test, data.y_test, data.class_names, shifts=tta_shifts(config))
             metrics["tta"] = {
                 "accuracy": tta_evaluation.accuracy,
