@@ -245,6 +245,21 @@ class EpochCSVLogger(keras.callbacks.CSVLogger):
         super().on_epoch_end(epoch + 1, logs)
 
 
+def epoch_only(callback: keras.callbacks.Callback) -> keras.callbacks.Callback:
+    """Mark a checkpoint callback that saves once an epoch (``save_freq="epoch"``) as ``async_safe``.
+
+    ``ModelCheckpoint`` and ``BackupAndRestore`` define ``on_train_batch_end`` (for an integer
+    ``save_freq``), and Keras then calls every batch hook synchronously: under JAX each step waits
+    for the device, which halved the homework CNN's training images/s on an H100 at batch 1024
+    (docs/performance.md). Saving once an epoch, their batch hook does nothing, so Keras may run it
+    off the training thread and keep JAX's asynchronous dispatch.
+    """
+    if callback.save_freq != "epoch":
+        raise ValueError(f"epoch_only needs save_freq='epoch'; got {callback.save_freq!r}.")
+    callback.async_safe = True
+    return callback
+
+
 def standard_callbacks(
     run_dir: str | Path,
     *,
@@ -285,15 +300,17 @@ def standard_callbacks(
             )
         )
     callbacks += [
-        keras.callbacks.ModelCheckpoint(
-            run_dir / runs.MODEL_FILE,
-            monitor=monitor,
-            mode=mode,
-            save_best_only=True,
-            initial_value_threshold=best_so_far,
+        epoch_only(
+            keras.callbacks.ModelCheckpoint(
+                run_dir / runs.MODEL_FILE,
+                monitor=monitor,
+                mode=mode,
+                save_best_only=True,
+                initial_value_threshold=best_so_far,
+            )
         ),
         EpochCSVLogger(run_dir / runs.HISTORY_FILE, append=resume),
-        keras.callbacks.BackupAndRestore(run_dir / runs.BACKUP_DIR, double_checkpoint=True),
+        epoch_only(keras.callbacks.BackupAndRestore(run_dir / runs.BACKUP_DIR, double_checkpoint=True)),
     ]
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / runs.TENSORBOARD_DIR)))

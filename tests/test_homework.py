@@ -94,6 +94,10 @@ def test_smoke_run_writes_the_summary_contract(solution_run):
     assert summary["models"]["cnn_sequential"]["params"] == 1_199_882
     assert summary["models"]["cnn_sequential"]["train_seconds"] > 0
     assert summary["models"]["best"]["epochs"] == 2  # the smoke preset's budget replaces best_config()'s
+    steps = summary["step_seconds"]  # wall time per step (issue 13 asks for it per preset and device)
+    assert list(steps) == ["1", "3", "5", "6", "7", "reports"] and all(v >= 0 for v in steps.values())
+    assert sum(steps.values()) <= summary["total_seconds"] + 0.5
+    assert "step 7 " in (out / "report.md").read_text()
 
 
 @pytest.mark.slow
