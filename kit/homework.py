@@ -509,13 +509,14 @@ def run_homework(
 
     summary: dict[str, Any] = {"preset": preset, "impl": str(path), **environment.describe()}
     step_seconds: dict[str, float] = {}
-    lap_start = [time.perf_counter()]
+    lap_start = time.perf_counter()
 
     def lap(step: str) -> None:
-        """Wall seconds since the previous lap (loading the data counts towards step 1)."""
+        """Wall seconds since the previous lap."""
+        nonlocal lap_start
         now = time.perf_counter()
-        step_seconds[step] = round(now - lap_start[0], 1)
-        lap_start[0] = now
+        step_seconds[step] = round(now - lap_start, 1)
+        lap_start = now
 
     checks = _visible_checks(log)
     summary["dataset"] = step_dataset(homework, data, out_dir, log)  # step 1
