@@ -57,7 +57,10 @@ def homework_quick() -> TrainConfig:
     saved in model.keras (the image and its mirror averaged, ``kit.models.mirror_average``), since
     the autograder scores the file as it is. Flips only, no shifts and no label smoothing: in 8
     epochs this net underfits, and at full size flips alone gave +0.011 test macro-F1 over flips +
-    shifts, label smoothing nothing (docs/performance.md).
+    shifts, label smoothing nothing (docs/performance.md). float32 on every machine: mixed
+    bfloat16 made this family of nets only 1.05-1.25x faster on a 2-core AVX512-BF16 CPU and cost
+    about 0.002 test macro-F1 (``cpu-30min``: 0.9400 against 0.9418-0.9425 in float32), which the
+    reference model's 25th point (>= 0.93) cannot spare.
     """
     batch_size = 256
     return TrainConfig(
@@ -76,6 +79,7 @@ def homework_quick() -> TrainConfig:
         ema_momentum=0.99,
         tta_in_model=True,
         monitor="val_macro_f1",
+        precision="float32",
     )
 
 

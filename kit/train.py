@@ -34,6 +34,7 @@ from kit.report import plot_training_curves
 from kit.schedules import SCHEDULES, make_schedule
 
 __all__ = [
+    "MIXED_MIN_SPEEDUP",
     "MONITORS",
     "PRECISIONS",
     "TRAIN_PRESETS",
@@ -278,6 +279,9 @@ def _jit_compile():
     return "auto"
 
 
+MIXED_MIN_SPEEDUP = 1.05  # precision "auto" keeps a mixed policy only when it is at least 5 % faster
+
+
 def _half_precision_candidate() -> tuple[str | None, str]:
     """The mixed policy worth measuring on this machine, and why."""
     capability = distribute.gpu_compute_capability()
@@ -297,7 +301,8 @@ def measure_precision(
     """Time a few training steps of the actual model in float32 and in the machine's mixed policy.
 
     Measure, never assume: the gain differs between networks and machines (docs/performance.md).
-    The mixed policy is kept only when it is at least 5% faster (lower precision is not free).
+    The mixed policy is kept only when it is at least ``MIXED_MIN_SPEEDUP`` times as fast (lower
+    precision is not free).
     Returns (policy, record).
     """
     candidate, reason = _half_precision_candidate()
@@ -330,7 +335,7 @@ def measure_precision(
             del model
     finally:
         keras.config.set_dtype_policy(previous)
-    chosen = candidate if speeds[candidate] >= 1.05 * speeds["float32"] else "float32"
+    chosen = candidate if speeds[candidate] >= MIXED_MIN_SPEEDUP * speeds["float32"] else "float32"
     record["images_per_second"] = speeds
     record["chosen"] = chosen
     return chosen, record

@@ -149,6 +149,30 @@ def test_precision_auto_measures_and_records(small_fashion_mnist):
         assert chosen == record["chosen"] in ("float32", candidate)
 
 
+def test_precision_benchmark_compares_both_policies_on_any_cpu(small_fashion_mnist, monkeypatch, capsys):
+    """benchmarks/precision.py: one row per network, the ratio of the medians, the choice by kit's rule.
+
+    bfloat16 is named as the machine's mixed policy, so the comparison runs on any CPU (TensorFlow
+    and JAX run bfloat16 everywhere, only slowly without hardware support)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import precision as bench  # benchmarks/precision.py
+    finally:
+        sys.path.pop(0)
+    monkeypatch.setattr(kt, "_half_precision_candidate", lambda: ("mixed_bfloat16", "named by the test"))
+    table = bench.measure(["cnn_mnist", "homework-quick"], small_fashion_mnist, rounds=2, steps=1)
+    assert list(table["network"]) == ["cnn_mnist", "homework-quick"]
+    assert (table["mixed policy"] == "mixed_bfloat16").all()
+    assert (table["float32 img/s"] > 0).all() and (table["mixed img/s"] > 0).all()
+    for _, row in table.iterrows():
+        assert row["ratio"] == pytest.approx(row["mixed img/s"] / row["float32 img/s"], abs=0.02)
+        if abs(row["ratio"] - kt.MIXED_MIN_SPEEDUP) > 0.02:  # away from the threshold, rounding cannot flip it
+            expected = "mixed_bfloat16" if row["ratio"] > kt.MIXED_MIN_SPEEDUP else "float32"
+            assert row["auto (on the medians)"] == expected
+    assert keras.config.dtype_policy().name == "float32"  # left as it was
+    assert bench.main(["no_such_net"]) == 2 and "valid names: cnn_mnist" in capsys.readouterr().err
+
+
 # --------------------------------------------------------------------------- NaN guard and resume (CLI)
 @pytest.mark.slow
 def test_nan_guard_stops_with_the_lecture_hint_and_leaves_a_valid_folder(tmp_path, capsys):
