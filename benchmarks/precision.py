@@ -7,7 +7,9 @@ CNN ran 1.9x faster in bfloat16 while a BatchNorm-heavy ResNet did not). This be
 that measurement visible: for the homework's networks and the recipes' networks, it calls
 ``measure_precision`` ``--rounds`` times in turn (float32, then mixed, then the next network;
 rounds interleaved, so a slow minute of the machine falls on both policies) and prints training
-images/s per policy (median over the rounds), their ratio and what ``auto`` chooses.
+images/s per policy (median over the rounds), their ratio and what ``auto`` would choose. The
+recipes themselves say float32 (bfloat16 cost them accuracy, ``kit.recipes.homework_quick``);
+they are measured anyway, to show what that choice gives up.
 
     python benchmarks/precision.py               # all networks, 3 rounds (a few minutes on 2 cores)
     python benchmarks/precision.py --rounds 1 --steps 2 cnn_mnist   # wiring check
