@@ -47,13 +47,11 @@ def networks() -> dict[str, TrainConfig]:
     }
 
 
-def measure(names: list[str], data, *, rounds: int = 3, steps: int = 12) -> pd.DataFrame | None:
+def measure(configs: dict[str, TrainConfig], data, *, rounds: int = 3, steps: int = 12) -> pd.DataFrame | None:
     """One row per network: median images/s per policy, their ratio, the choice; None without a mixed policy."""
-    choices = networks()
-    speeds: dict[str, dict[str, list[float]]] = {name: {} for name in names}
+    speeds: dict[str, dict[str, list[float]]] = {name: {} for name in configs}
     for _ in range(rounds):
-        for name in names:
-            config = choices[name]
+        for name, config in configs.items():
             x, y = data.x_train[: config.batch_size], data.y_train[: config.batch_size]
             _, record = measure_precision(config, x, y, data.num_classes, steps=steps)
             if "images_per_second" not in record:  # float32 only: nothing to compare
@@ -61,14 +59,14 @@ def measure(names: list[str], data, *, rounds: int = 3, steps: int = 12) -> pd.D
             for policy, rate in record["images_per_second"].items():
                 speeds[name].setdefault(policy, []).append(rate)
     rows = []
-    for name in names:
+    for name in configs:
         mixed = next(policy for policy in speeds[name] if policy != "float32")
         float32_rate = statistics.median(speeds[name]["float32"])
         mixed_rate = statistics.median(speeds[name][mixed])
         rows.append(
             {
                 "network": name,
-                "batch": choices[name].batch_size,
+                "batch": configs[name].batch_size,
                 "float32 img/s": round(float32_rate),
                 "mixed policy": mixed,
                 "mixed img/s": round(mixed_rate),
@@ -101,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         f"backend {env['backend']} | {args.rounds} rounds x {args.steps} steps",
         flush=True,
     )
-    table = measure(args.names or list(choices), data, rounds=args.rounds, steps=args.steps)
+    configs = {name: choices[name] for name in args.names or choices}
+    table = measure(configs, data, rounds=args.rounds, steps=args.steps)
     if table is None:
         print("Nothing to compare: this machine has no bfloat16/float16 support, so precision auto is float32.")
         return 0

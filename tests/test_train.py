@@ -160,7 +160,8 @@ def test_precision_benchmark_compares_both_policies_on_any_cpu(small_fashion_mni
     finally:
         sys.path.pop(0)
     monkeypatch.setattr(kt, "_half_precision_candidate", lambda: ("mixed_bfloat16", "named by the test"))
-    table = bench.measure(["cnn_mnist", "homework-quick"], small_fashion_mnist, rounds=2, steps=1)
+    configs = {name: bench.networks()[name] for name in ("cnn_mnist", "homework-quick")}
+    table = bench.measure(configs, small_fashion_mnist, rounds=2, steps=1)
     assert list(table["network"]) == ["cnn_mnist", "homework-quick"]
     assert (table["mixed policy"] == "mixed_bfloat16").all()
     assert (table["float32 img/s"] > 0).all() and (table["mixed img/s"] > 0).all()
