@@ -6,16 +6,19 @@ STAMP  := $(VENV)/.installed-requirements
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 PRESET ?= quick
+# The assignment `make run`, `make check` and `make grade` work on (python -m kit assignments lists them).
+ASSIGNMENT ?= fashion_mnist
 
 .PHONY: run test test-fast lint test-jax setup data fetch-data check grade gradescope-check release assign benchmark clean
 
-## run: the Fashion-MNIST homework end to end, report in runs/homework/ (PRESET=smoke|quick|full, default quick)
+## run: the assignment's runner end to end (the homework: report in runs/homework/; PRESET=smoke|quick|full, default
+##   quick = 15 minutes of wall time on any machine; MINUTES=M: M minutes instead; STEPS=7 or STEPS=5,7: only those steps)
 run: data
-	$(PY) -m kit homework --preset $(PRESET) --out runs/homework
+	$(PY) -m kit homework --assignment $(ASSIGNMENT) --preset $(PRESET) $(if $(MINUTES),--minutes $(MINUTES)) $(if $(STEPS),--steps $(STEPS))
 
-## test: lint and format check (a finding fails), the whole test suite, then the backend-agnostic tests again under JAX
+## test: lint and format check (a finding fails), the whole test suite (two workers, a test file each), then the backend-agnostic tests again under JAX
 test: lint data
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile --durations=25
 	$(MAKE) --no-print-directory test-jax
 
 ## test-fast: lint, then the unit tests (no full training, no grading of whole submissions; <= 2 min)
@@ -39,9 +42,9 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	cp requirements.txt $(STAMP)
 
-## data: make sure verified Fashion-MNIST files are found; quiet and fast (~0.5 s) when they are
+## data: make sure verified Fashion-MNIST files are found, and say in one line where (fast, ~0.5 s, when they are)
 data: setup
-	@$(PY) -m kit data --check 2>/dev/null || $(MAKE) --no-print-directory fetch-data
+	@$(PY) -m kit data --check --summary 2>/dev/null || $(MAKE) --no-print-directory fetch-data
 
 ## fetch-data: install Debian's dataset-fashion-mnist (apt-get as root), else download into datasets/fashion-mnist/
 fetch-data: setup
@@ -55,24 +58,24 @@ fetch-data: setup
 	@$(PY) -m kit data --check 2>/dev/null || $(PY) -m kit data --download --check
 	@$(PY) -m kit data --check && echo "Fashion-MNIST files found and verified (details: $(PY) -m kit data)"
 
-## check: the autograder's visible checks on your homework (SUBMISSION=folder, default the assignment; OUT=results.json)
+## check: the autograder's visible checks on your work (ASSIGNMENT=name; SUBMISSION=folder, default the assignment's; OUT=results.json)
 check: data
-	$(PY) -m kit check $(SUBMISSION) $(if $(OUT),--out "$(OUT)")
+	$(PY) -m kit check $(SUBMISSION) --assignment $(ASSIGNMENT) $(if $(OUT),--out "$(OUT)")
 
 # >>> instructor only: `make release` leaves the targets from here to the closing marker out
 ## grade: grade one submission folder, e.g. make grade SUBMISSION=path/to/folder [OUT=results.json] [HIDDEN=1]
 grade: data
 	@test -n "$(SUBMISSION)" || { echo "usage: make grade SUBMISSION=path/to/folder [OUT=results.json] [HIDDEN=1]" >&2; exit 2; }
-	$(PY) -m kit grade "$(SUBMISSION)" --out "$(or $(OUT),results.json)" $(if $(HIDDEN),--hidden)
+	$(PY) -m kit grade "$(SUBMISSION)" --assignment $(ASSIGNMENT) --out "$(or $(OUT),results.json)" $(if $(HIDDEN),--hidden)
 
 ## gradescope-check: the Gradescope package end to end in a fresh Debian 12 or Ubuntu 22.04 root (as root; slow, ~5-10 min; not in make test)
 ##   e.g. make gradescope-check GRADESCOPE_CHECK_ARGS="--suite jammy --memory-max 1536M --cpus 1"  (jammy: Gradescope's Ubuntu 22.04)
 gradescope-check: data
 	$(PY) scripts/gradescope_check.py $(GRADESCOPE_CHECK_ARGS)
 
-## assign: regenerate assignments/ from solutions/ (never edit assignments/ by hand)
+## assign: regenerate every assignments/NAME from solutions/NAME (never edit assignments/ by hand)
 assign: setup
-	$(PY) -m kit assign solutions/fashion_mnist assignments/fashion_mnist
+	$(PY) -m kit assign
 
 ## release: the student repository in dist/student-release (or OUT=folder; replaced if it exists)
 release: setup

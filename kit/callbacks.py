@@ -10,6 +10,8 @@ what Keras lacks:
 - ``NaNGuard``: Keras' ``TerminateOnNaN``, also for a loss that explodes while still finite, and
   remembering it fired, so ``kit.train`` can tell the user the lecture's hint (``LOSS_EXPLODED``);
 - ``EpochTimer``: seconds per epoch and training images per second (throughput);
+- ``TimeBudget``: fits a run to a time budget (``kit.budget``): sets the learning rate of each step
+  from the schedule's curve, stops at the planned step, plans again at each epoch's end;
 - ``LearningRateLogger``: the optimizer's current learning rate (schedules included) per epoch;
 - ``StopAtTarget``: stop as soon as a logged metric reaches a target (recipe step 2: training
   accuracy 100 % on a tiny sample; Keras' ``EarlyStopping`` stops on a plateau, not on a target);
@@ -33,6 +35,7 @@ import pandas as pd
 from sklearn.metrics import f1_score
 
 from kit import runs
+from kit.budget import Budget, Plan
 from kit.figures import new_figure, save_figure
 from kit.optimizers import make_loss, make_optimizer
 from kit.runs import monitor_mode
@@ -44,6 +47,7 @@ __all__ = [
     "LRFindResult",
     "LearningRateLogger",
     "NaNGuard",
+    "TimeBudget",
     "ValidationMacroF1",
     "current_learning_rate",
     "lr_find",
@@ -124,32 +128,54 @@ class NaNGuard(keras.callbacks.TerminateOnNaN):
         self._check(logs)
 
 
+def wait_for_device(model: keras.Model) -> int:
+    """Wait until the model's last dispatched training step has finished; returns the optimizer's step count.
+
+    JAX (and TensorFlow on a GPU) dispatch steps asynchronously, so the clock alone would time the
+    dispatch; reading the step counter waits for the step that wrote it.
+    """
+    return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+
+
 class EpochTimer(keras.callbacks.Callback):
     """Adds ``epoch_seconds`` (whole epoch, validation included) and ``images_per_second`` (training phase).
 
-    The training phase ends where Keras starts validating (``on_test_begin``), so throughput is
-    comparable with a plain ``model.fit`` whatever the validation set costs.
+    The training phase ends where Keras starts validating (``on_test_begin``), once the device has
+    finished its last step (``wait_for_device``: JAX dispatches steps ahead), so throughput is
+    comparable with a plain ``model.fit`` whatever the validation set costs. An epoch stopped
+    part-way (a time budget's last one) counts the share of its batches that ran.
     """
 
     def __init__(self, images_per_epoch: int):
         super().__init__()
         self.images_per_epoch = int(images_per_epoch)
         self._start = self._train_end = None
+        self._batches = 0
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._start, self._train_end = time.perf_counter(), None
+        self._batches = 0
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self._batches += 1
 
     def on_test_begin(self, logs: dict | None = None) -> None:
         if self._start is not None and self._train_end is None:
+            wait_for_device(self.model)
             self._train_end = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is None or self._start is None:
             return
+        if self._train_end is None:  # no validation
+            wait_for_device(self.model)
+            self._train_end = time.perf_counter()
         now = time.perf_counter()
-        train_seconds = (self._train_end or now) - self._start
+        train_seconds = self._train_end - self._start
+        batches_per_epoch = (self.params or {}).get("steps") or self._batches
+        share = min(self._batches / batches_per_epoch, 1.0) if self._batches and batches_per_epoch else 1.0
         logs["epoch_seconds"] = now - self._start
-        logs["images_per_second"] = self.images_per_epoch / max(train_seconds, 1e-9)
+        logs["images_per_second"] = self.images_per_epoch * share / max(train_seconds, 1e-9)
 
 
 def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
@@ -221,6 +247,113 @@ class StepEvaluation(keras.callbacks.Callback):
     def first_step_below(self, error: float) -> int | None:
         """The first measured step whose error is at most ``error`` (None: never reached)."""
         return next((step for step, e in zip(self.steps, self.errors, strict=True) if e <= error), None)
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Fits a run to a time budget (``kit.budget.Budget``): the LR of each step, the stop, a new plan each epoch.
+
+    A Keras schedule is compiled into the training step and fixes the run's length when training
+    starts; here the length changes while the run trains (each epoch's measured seconds give a new
+    plan), so this one callback sets the optimizer's learning-rate variable from the schedule's curve
+    instead, as Keras' ``LearningRateScheduler`` does once an epoch, here every few steps (at most
+    ``LR_UPDATES`` times a run, always at the last step: the curve ends on the schedule's end).
+    ``learning_rates(total_steps)`` gives that curve for a run of ``total_steps`` steps
+    (``kit.schedules.make_schedule``: warm-up, then cosine or linear decay over what remains).
+
+    The plan before training comes from ``budget.current``; at each epoch's end this callback (last
+    in the list, so the checkpoint and backup are timed too) hands the epoch's seconds to the budget,
+    plans again and stops the run when nothing more fits. The stop is exact: ``stop_training`` is set
+    before the last planned step, and Keras ends the epoch after it. ``on_plan(budget)`` is called
+    after each plan (``kit.train`` records it in config.json). ``progbar``: Keras' ``ProgbarLogger``,
+    whose "Epoch i/n" then shows the planned epochs. The step hook runs at batch begin, so Keras
+    keeps dispatching steps asynchronously (JAX) when the other callbacks allow it.
+    """
+
+    LR_UPDATES = 1000
+
+    def __init__(
+        self,
+        budget: Budget,
+        learning_rates,
+        *,
+        clock=None,
+        validation_images: int = 0,
+        progbar: keras.callbacks.ProgbarLogger | None = None,
+        on_plan=None,
+    ) -> None:
+        super().__init__()
+        self.budget = budget
+        self.learning_rates = learning_rates
+        self.clock = clock or budget.clock
+        self.validation_images = int(validation_images)
+        self.progbar = progbar
+        self.on_plan = on_plan
+        self.step = 0
+        self.total_steps = 0
+        self.curve = np.zeros(0)
+        self._next_update = 0
+        self._every = 1
+        self._epoch_start = self._train_end = self._test_start = None
+        self._steps_in_epoch = 0
+        self._forward = None
+
+    def use(self, plan: Plan) -> None:
+        """Train to ``plan``: its total steps, its learning-rate curve, its epochs on the progress bar."""
+        self.total_steps = int(plan.total_steps)
+        self.curve = np.asarray(self.learning_rates(self.total_steps), dtype="float64")
+        self._every = max(1, self.total_steps // self.LR_UPDATES)
+        self._next_update = self.step  # the new curve from the next step on
+        if self.progbar is not None:
+            self.progbar.epochs = plan.whole_epochs
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.step = wait_for_device(self.model)  # a resumed run: the steps BackupAndRestore restored
+        self.use(self.budget.current)
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch_start, self._train_end, self._forward = self.clock(), None, None
+        self._steps_in_epoch = 0
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        last = self.step >= self.total_steps - 1
+        if self.step >= self._next_update or last:
+            self.model.optimizer.learning_rate.assign(float(self.curve[min(self.step, len(self.curve) - 1)]))
+            self._next_update = self.step + self._every
+        if last:
+            self.model.stop_training = True  # Keras stops after this step
+        self.step += 1
+        self._steps_in_epoch += 1
+
+    def _end_of_training_phase(self) -> float:
+        if self._train_end is None:
+            wait_for_device(self.model)
+            self._train_end = self.clock()
+        return self._train_end
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        self._test_start = self._end_of_training_phase()
+
+    def on_test_end(self, logs: dict | None = None) -> None:
+        if self._test_start is not None and self.validation_images:
+            self._forward = (self.clock() - self._test_start) / self.validation_images
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        train_end = self._end_of_training_phase()
+        now = self.clock()
+        self.budget.observe_epoch(
+            steps=self._steps_in_epoch,
+            train_seconds=train_end - self._epoch_start,
+            tail_seconds=now - train_end,
+            forward_seconds_per_image=self._forward,
+        )
+        if self.step < self.total_steps and not self.model.stop_training:
+            plan = self.budget.plan(self.step, at=f"epoch {epoch + 1}")
+            if plan.total_steps <= self.step:
+                self.model.stop_training = True  # the machine got slower: nothing more fits
+            else:
+                self.use(plan)
+        if self.on_plan is not None:
+            self.on_plan(self.budget)
 
 
 class SwapEMAWeights(keras.callbacks.SwapEMAWeights):

@@ -16,8 +16,8 @@ import sys
 
 from kit.errors import KitError
 
-# The --preset choices of train, lr-find, tune and homework: the names of kit.train.TRAIN_PRESETS and
-# kit.homework.HOMEWORK_PRESETS, written out so that parsing arguments imports no Keras (a test checks they agree).
+# The --preset choices of train, lr-find and tune: the names of kit.train.TRAIN_PRESETS, written out so
+# that parsing arguments imports no Keras (a test checks they agree).
 PRESET_NAMES = ("smoke", "quick", "full")
 
 # command -> "module:function"; the function takes the parsed arguments and returns an exit code.
@@ -29,10 +29,12 @@ _HANDLERS = {
     "tune": "kit.tune:command",
     "report": "kit.report:command_report",
     "compare": "kit.report:command_compare",
-    "homework": "kit.homework:command",
+    "homework": "kit.assignments:command_run",
+    "assignments": "kit.grading.rubric:command_list",
     "assign": "kit.assign:command_assign",
     "release": "kit.assign:command_release",
     "grade": "kit.grading.command:command",
+    "class": "kit.grading.command:command_class",
     "check": "kit.check:command",
     "lab": "kit.labs:command",
 }
@@ -46,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("data", help="find, verify and describe the Fashion-MNIST files")
     p.add_argument("--data-dir", help="folder with the four .gz files (default: the resolution order in README)")
     p.add_argument("--check", action="store_true", help="only verify the files; print nothing but errors")
+    p.add_argument("--summary", action="store_true", help="with --check: say in one line what was found where")
     p.add_argument(
         "--download",
         action="store_true",
@@ -72,7 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="TrainConfig JSON file (command-line options override it)")
     p.add_argument("--recipe", help="a named recipe of kit.recipes, e.g. cpu-10min (command-line options override it)")
     p.add_argument("--out", help="run folder (default runs/MODEL)")
-    p.add_argument("--epochs", type=int)
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=int)
+    length.add_argument(
+        "--minutes",
+        type=float,
+        help="train for this many minutes of wall time on this machine instead of --epochs: the steps that fit, "
+        "the learning-rate schedule ending at the last one (evaluation and saving included)",
+    )
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float, help="peak learning rate")
     p.add_argument("--optimizer")
@@ -135,18 +145,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders with metrics.json")
     p.add_argument("--out", help="write the table to this .csv or .md file too")
 
-    # --- the homework (kit.homework) and the single-source assignments (kit.assign)
-    p = commands.add_parser("homework", help="run the Fashion-MNIST homework end to end")
-    p.add_argument(
-        "--impl", help="solutions, assignments, or a folder with homework.py (default: solutions where present)"
+    # --- an assignment's runner (its runner.py, e.g. the homework's seven steps) and the single-source assignments
+    p = commands.add_parser(
+        "homework",
+        add_help=False,
+        help="run an assignment's steps end to end (its own options: python -m kit homework --help)",
     )
-    p.add_argument("--preset", choices=PRESET_NAMES, default="quick")
-    p.add_argument("--out", default="runs/homework")
-    p.add_argument("--data-dir")
+    p.add_argument("--assignment", help="the assignment (default: the only one; see python -m kit assignments)")
 
-    p = commands.add_parser("assign", help="write the student version of an assignment from its solution")
-    p.add_argument("source")
-    p.add_argument("destination")
+    commands.add_parser("assignments", help="list the assignments: name, visible points, title")
+
+    p = commands.add_parser(
+        "assign", help="write the student version of assignments from their solutions (default: every assignment)"
+    )
+    p.add_argument("--assignment", help="only this assignment: solutions/NAME -> assignments/NAME")
+    p.add_argument("source", nargs="?", help="a solution folder (with DESTINATION: any two folders)")
+    p.add_argument("destination", nargs="?")
     p.add_argument("--check", action="store_true", help="exit 1 if destination is out of date instead of writing")
 
     p = commands.add_parser("release", help="write the student repository (no solutions, no hidden tests)")
@@ -154,11 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     # --- the student's self-check: the autograder's visible checks (kit.check)
     p = commands.add_parser("check", help="your visible score before you submit: the autograder's visible checks")
-    p.add_argument(
-        "folder", nargs="?", help="folder with your homework.py and model.keras (default assignments/fashion_mnist)"
-    )
+    p.add_argument("folder", nargs="?", help="folder with your files (default assignments/ASSIGNMENT)")
     p.add_argument("--out", help="also write Gradescope's results.json (visible checks only) here")
-    p.add_argument("--assignment", default="fashion_mnist")
+    p.add_argument("--no-cache", action="store_true", help="grade again even if nothing changed since the last check")
+    p.add_argument("--assignment", help="the assignment (default: the only one; see python -m kit assignments)")
 
     # --- the autograder (kit.grading)
     p = commands.add_parser("grade", help="grade a submission folder into Gradescope's results.json")
@@ -171,9 +184,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="grade every subfolder (one per student) into --out grades.csv and a results.json each",
     )
     p.add_argument("--jobs", type=int, default=1, help="with --class: students graded at once (default 1)")
-    p.add_argument("--assignment", default="fashion_mnist")
+    p.add_argument("--assignment", help="the assignment (default: the only one; see python -m kit assignments)")
     p.add_argument("--hidden", action="store_true", help="run the hidden checks too")
     p.add_argument("--package", metavar="OUT.zip", help="write Gradescope's autograder zip instead of grading")
+
+    # --- a whole class (kit.grading.classroom, .similarity, .gradebook, .class_report)
+    p = commands.add_parser("class", help="a whole class: grades, a report, a similarity check, gradebook files")
+    steps = p.add_subparsers(dest="class_command", required=True, metavar="STEP")
+    source_help = "a folder with one subfolder per student, or Gradescope's Download Submissions export (zip or folder)"
+    q = steps.add_parser(
+        "grade",
+        help="grade every submission (resumable: only new or changed ones) into DIR: grades.csv, report.md, "
+        "similarity.html, canvas.csv, moodle.csv, results/<student>/results.json",
+    )
+    q.add_argument("source", help=source_help)
+    q.add_argument("--out", required=True, metavar="DIR", help="the class folder (kept between runs)")
+    q.add_argument("--assignment", help="the assignment (default: the only one; see python -m kit assignments)")
+    q.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    q.add_argument("--hidden", action="store_true", help="run the hidden checks too")
+    q.add_argument("--only", nargs="+", metavar="STUDENT", help="regrade these students alone (e.g. a late one)")
+    q.add_argument("--force", action="store_true", help="regrade everyone, changed or not")
+    q.add_argument("--checks", nargs="+", metavar="CHECK_ID", help="grade only these checks (a quick look)")
+    q.add_argument("--no-similarity", action="store_true", help="leave out the similarity check")
+    q = steps.add_parser(
+        "similarity", help="compare every pair of submissions (code, models) into DIR/similarity.html and .csv"
+    )
+    q.add_argument("source", help=source_help)
+    q.add_argument("--out", required=True, metavar="DIR")
+    q.add_argument("--assignment", help="the assignment (default: the only one; see python -m kit assignments)")
+    q.add_argument("--boilerplate", nargs="+", metavar="FILE", help="other code handed out: never counts")
 
     # --- lecture labs (kit.labs): each claim of the lectures reproduced on Fashion-MNIST
     p = commands.add_parser("lab", help="run a lecture lab: a claim, a picture, a number and a verdict")
@@ -186,7 +225,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--preset", choices=("smoke", "quick"), default="quick", help="smoke: seconds; quick: <= 5 min on 2 CPU cores"
     )
+    if not instructor_repository():
+        _leave_out_of_help(commands, INSTRUCTOR_COMMANDS)
     return parser
+
+
+# The instructor's commands need solutions/ (beside kit/ in the instructor's repository): the student
+# release and a kit installed with pip have none, and there `python -m kit --help` lists the student's.
+INSTRUCTOR_COMMANDS = ("assign", "release", "grade", "class")
+
+
+def instructor_repository() -> bool:
+    """Whether the kit is the instructor's (solutions/ beside it), not a student's release or installed copy."""
+    from kit import REPO_ROOT
+
+    return (REPO_ROOT / "solutions").is_dir()
+
+
+def _leave_out_of_help(commands: argparse.Action, names: tuple[str, ...]) -> None:
+    """Drop ``names`` from the COMMAND list of ``--help`` (they still parse); argparse has no public way to."""
+    commands._choices_actions = [action for action in commands._choices_actions if action.dest not in names]
 
 
 @contextlib.contextmanager
@@ -209,14 +267,21 @@ def _native_stderr_silenced():
         os.close(saved)
 
 
+# Commands whose unknown arguments belong to someone else: `homework` passes them to the assignment's runner.
+_PASS_ON = ("homework",)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command not in _PASS_ON:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     module_name, function_name = _HANDLERS[args.command].split(":")
     try:
         with _native_stderr_silenced():
             module = importlib.import_module(module_name)
         handler = getattr(module, function_name)
-        return int(handler(args) or 0)
+        return int((handler(args, extra) if args.command in _PASS_ON else handler(args)) or 0)
     except (KitError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

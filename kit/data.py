@@ -20,10 +20,10 @@ import shutil
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -52,7 +52,10 @@ FILES = {
     "test_labels": "t10k-labels-idx1-ubyte.gz",
 }
 DATASET_DIR = REPO_ROOT / "datasets" / "fashion-mnist"
-MANIFEST = DATASET_DIR / "SHA256SUMS"
+# The checksums: datasets/fashion-mnist/SHA256SUMS; a kit installed with pip carries its own copy
+# inside the package (pyproject.toml installs datasets/ as kit/_datasets/) and trusts that one.
+_INSTALLED_MANIFEST = Path(__file__).resolve().parent / "_datasets" / "fashion-mnist" / "SHA256SUMS"
+MANIFEST = _INSTALLED_MANIFEST if _INSTALLED_MANIFEST.is_file() else DATASET_DIR / "SHA256SUMS"
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 DEBIAN_PACKAGE = "dataset-fashion-mnist"
 # Zalando's own location first (the README of github.com/zalandoresearch/fashion-mnist), then the
@@ -185,6 +188,14 @@ def _replace_hint(folder: Path) -> str:
     if _same_dir(folder, DEBIAN_DIR):
         return f"reinstall it with `apt-get install --reinstall {DEBIAN_PACKAGE}`"
     return f"delete it and {_download_hint(folder)}, which fetches a verified copy"
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository where it lies in it (datasets/fashion-mnist/SHA256SUMS), else in full."""
+    try:
+        return path.relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _same_dir(a: Path, b: Path) -> bool:
@@ -374,7 +385,7 @@ def _read_folder(folder: Path) -> dict[str, np.ndarray]:
         if digest != sums[name]:
             raise DatasetError(
                 f"{folder / name} does not match its checksum (SHA-256 of the decompressed data is "
-                f"{digest[:12]}..., {MANIFEST.relative_to(REPO_ROOT)} says {sums[name][:12]}...), "
+                f"{digest[:12]}..., {_shown(MANIFEST)} says {sums[name][:12]}...), "
                 f"so it is corrupt or not Fashion-MNIST; {_replace_hint(folder)}."
             )
     return arrays
@@ -642,22 +653,23 @@ def class_counts(data: FashionMNIST) -> pd.DataFrame:
 def command(args) -> int:
     """``python -m kit data``: find and verify the files; describe them unless ``--check``."""
     data_dir = getattr(args, "data_dir", None)
+    found = None  # (source, folder) once verified
     if getattr(args, "download", False):
         try:
-            verify(data_dir)
+            found = verify(data_dir)
         except DatasetError as problem:
             target = _download_target(data_dir)
-            found = (
+            state = (
                 "not found"
                 if any(words in str(problem) for words in ("not found", "is missing", "does not exist"))
                 else "not valid"
             )
-            print(f"Fashion-MNIST {found}; downloading it into {target}", flush=True)
-            download_fashion_mnist(target)
-        if args.check:
-            return 0
+            print(f"Fashion-MNIST {state}; downloading it into {target}", flush=True)
+            found = ("downloaded just now", download_fashion_mnist(target))
     if args.check:
-        verify(data_dir)
+        source, folder = found or verify(data_dir)
+        if getattr(args, "summary", False):  # `make data`: one line
+            print(f"Fashion-MNIST: verified files in {folder} ({source})")
         return 0
     data = load_fashion_mnist(
         data_dir, validation_size=getattr(args, "validation_size", 5000), seed=getattr(args, "seed", 0)
@@ -665,7 +677,7 @@ def command(args) -> int:
     print(f"Fashion-MNIST from {data.source}")
     print(
         f"verified: {len(FILES)} files (gzip, IDX header, 28x28, counts, SHA-256 of the decompressed data "
-        f"against {MANIFEST.relative_to(REPO_ROOT)})"
+        f"against {_shown(MANIFEST)})"
     )
     for split in ("train", "val", "test"):
         x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
@@ -675,3 +687,42 @@ def command(args) -> int:
     print("images per class:")
     print(table.to_string())
     return 0
+
+
+class TestSplit(NamedTuple):
+    """A data set's test images (raw, as stored) and labels: what a submitted model is scored on."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class DataSet:
+    """What the grader needs of a data set an assignment names (its manifest's ``datasets``, a rubric's ``dataset``)."""
+
+    test_split: Callable[[str | os.PathLike | None], TestSplit]
+    files: Callable[[str | os.PathLike | None], dict[str, Path]]  # repository path -> file (a Gradescope package)
+
+
+def _fashion_mnist_test(data_dir: str | os.PathLike | None) -> TestSplit:
+    data = load_fashion_mnist(data_dir, validation_size=0, normalize=False)
+    return TestSplit(data.x_test, data.y_test)
+
+
+def _fashion_mnist_files(data_dir: str | os.PathLike | None) -> dict[str, Path]:
+    _, folder = verify(data_dir)
+    place = DATASET_DIR.relative_to(REPO_ROOT).as_posix()
+    return {f"{place}/{MANIFEST.name}": MANIFEST, **{f"{place}/{name}": folder / name for name in FILES.values()}}
+
+
+DATASETS = {"fashion_mnist": DataSet(_fashion_mnist_test, _fashion_mnist_files)}
+
+
+def dataset(name: str) -> DataSet:
+    """The data set an assignment names; unknown names -> ValueError listing ``DATASETS``."""
+    return DATASETS[check_name("data set", name, DATASETS)]
+
+
+def load_test_split(name: str, data_dir: str | os.PathLike | None = None) -> TestSplit:
+    """The test split of the data set ``name``, verified like every load."""
+    return dataset(name).test_split(data_dir)

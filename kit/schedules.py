@@ -318,7 +318,14 @@ _OPTIONS: dict[str, dict[str, Any]] = {
 
 
 def make_schedule(
-    name: str, learning_rate: float, *, steps_per_epoch: int, epochs: int, warmup_epochs: float = 0, **options: Any
+    name: str,
+    learning_rate: float,
+    *,
+    steps_per_epoch: int,
+    epochs: int,
+    warmup_epochs: float = 0,
+    total_steps: int | None = None,
+    **options: Any,
 ) -> LearningRate:
     """The schedule ``name`` for a run of ``epochs`` x ``steps_per_epoch`` steps, options given in epochs.
 
@@ -332,6 +339,11 @@ def make_schedule(
     With ``warmup_epochs > 0`` the others are wrapped in ``warmup`` and their decay is shortened by
     the warm-up, so every schedule ends at the end of the run and step boundaries stay at the
     epochs asked for.
+
+    ``total_steps``: the run's length in steps when it is not ``epochs`` whole epochs (a time
+    budget, ``kit.budget``, may stop part-way through its last epoch); the decays, one_cycle and the
+    default step boundaries then span ``total_steps``, while options given in epochs keep meaning
+    ``steps_per_epoch`` steps.
     """
     check_name("schedule", name, SCHEDULES)
     check_options(f"schedule {name!r}", options, _OPTIONS[name])
@@ -341,10 +353,13 @@ def make_schedule(
     _check_positive("warmup_epochs", warmup_epochs, allow_zero=True)
     opts = {**_OPTIONS[name], **options}
     learning_rate = float(learning_rate)
-    total = int(steps_per_epoch) * int(epochs)
+    if total_steps is not None and int(total_steps) < 1:
+        raise ValueError(f"total_steps must be >= 1; got {total_steps}.")
+    total = int(total_steps) if total_steps is not None else int(steps_per_epoch) * int(epochs)
     warm = int(round(warmup_epochs * steps_per_epoch))
     if warm >= total:
-        raise ValueError(f"warmup_epochs={warmup_epochs} must be shorter than the run ({epochs} epochs).")
+        length = f"{total} steps" if total_steps is not None else f"{epochs} epochs"
+        raise ValueError(f"warmup_epochs={warmup_epochs} must be shorter than the run ({length}).")
 
     if name == "inverse_sqrt":
         return InverseSqrtDecay(learning_rate, warm or int(steps_per_epoch))
@@ -363,8 +378,9 @@ def make_schedule(
         schedule: LearningRate = learning_rate
     elif name == "step":
         boundaries = opts["boundaries"]
-        if boundaries is None:
-            boundaries = [0.3 * epochs, 0.6 * epochs, 0.9 * epochs]
+        if boundaries is None:  # 30/60/90 % of the run
+            run_epochs = epochs if total_steps is None else total / steps_per_epoch
+            boundaries = [0.3 * run_epochs, 0.6 * run_epochs, 0.9 * run_epochs]
         steps = [max(int(round(b * steps_per_epoch)) - warm, 0) for b in boundaries]
         schedule = StepDecay(learning_rate, steps, factor=opts["factor"])
     elif name == "cosine":

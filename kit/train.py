@@ -1,8 +1,9 @@
 """The training engine: ``TrainConfig`` -> compiled model -> ``model.fit`` -> run folder.
 
 Everything a run does is decided by one ``TrainConfig`` (saved as JSON in the run folder, so a
-run can be repeated), started from a preset sized to the machine (``smoke``, ``quick``,
-``full``; DESIGN.md "Presets sized to the machine"). The loop itself is Keras' ``model.fit`` on
+run can be repeated), started from a preset (``smoke``, ``quick``, ``full``). A run lasts its
+``epochs``, or, with ``time_budget``, as many steps as fit in that many seconds on this machine
+(DESIGN.md "Presets sized to the clock"; ``kit.budget``). The loop itself is Keras' ``model.fit`` on
 numpy arrays, with sparse integer labels unless label smoothing or MixUp/CutMix need one-hot
 ones, so the kit costs nothing over plain ``fit`` (benchmarks/throughput.py measures it).
 A run folder (docs/architecture.md) holds config.json, history.csv, model.keras (best),
@@ -15,6 +16,7 @@ import dataclasses
 import importlib.util
 import math
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,13 +27,23 @@ import numpy as np
 
 from kit import distribute, environment, models, runs
 from kit.augment import MixingDataset, augmentation_layers, split_spec
-from kit.callbacks import LOSS_EXPLODED, NaNGuard, lr_find, plot_lr_find, standard_callbacks
+from kit.budget import Budget, BudgetTooSmall, Costs, format_duration, smallest_budget
+from kit.callbacks import (
+    LOSS_EXPLODED,
+    NaNGuard,
+    TimeBudget,
+    lr_find,
+    plot_lr_find,
+    standard_callbacks,
+    wait_for_device,
+)
 from kit.errors import TrainingError, check_name
 from kit.evaluate import evaluate, tta
 from kit.files import read_json, write_json
 from kit.optimizers import check_optimizer, make_loss, make_optimizer
 from kit.report import plot_training_curves
 from kit.schedules import SCHEDULES, make_schedule
+from kit.schedules import values as schedule_values
 
 __all__ = [
     "MIXED_MIN_SPEEDUP",
@@ -41,6 +53,7 @@ __all__ = [
     "Run",
     "TrainConfig",
     "build_model",
+    "estimate_run",
     "measure_precision",
     "preset",
     "train",
@@ -79,6 +92,11 @@ class TrainConfig:
     over the image and its mirror (``kit.models.mirror_average``), so whoever loads it (the
     autograder) gets the averaged predictions; the plain figures are that model's, and the single
     network's are written as ``without_tta`` in metrics.json.
+    ``time_budget`` (seconds; None: train ``epochs``) fits the run to the clock instead (``kit.budget``):
+    a few timed steps before training give the steps that fit, so that training, validation, the
+    final evaluation and saving end within the budget; each epoch's measured seconds correct the
+    plan, and the learning-rate schedule (warm-up, then its decay) ends at the last step. ``epochs``
+    is then not used; config.json's ``training.budget`` records the measurements and every plan.
     """
 
     name: str = ""
@@ -107,6 +125,7 @@ class TrainConfig:
     test_size: int | None = None
     devices: int = 1
     tensorboard: bool = False
+    time_budget: float | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -132,6 +151,11 @@ class TrainConfig:
             _split_augmentation(self.augmentation)  # unknown names -> ValueError listing valid ones
         if self.warmup_epochs < 0 or self.validation_size < 0:
             raise ValueError("warmup_epochs and validation_size must be >= 0.")
+        budget = self.time_budget
+        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0):
+            raise ValueError(
+                f"time_budget is the run's seconds (> 0), or None to train `epochs`; got {self.time_budget!r}."
+            )
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -245,6 +269,7 @@ class Run:
     evaluation: Any  # kit.evaluate.Evaluation on the test set, or None without one
     train_seconds: float
     tta_evaluation: Any = None  # the same with test-time augmentation (config.tta), else None
+    budget: dict | None = None  # with config.time_budget: config.json's training.budget (measurements, plans, seconds)
 
 
 def build_model(config: TrainConfig, input_shape=(28, 28, 1), num_classes: int = 10, *, builder=None):
@@ -341,6 +366,185 @@ def measure_precision(
     return chosen, record
 
 
+# --------------------------------------------------------------------------- the time budget
+PROBE_WARM_STEPS = 2  # the first steps build and compile the training step: not timed
+PROBE_TIMED_STEPS = 6
+
+
+def _clock_callbacks(clock) -> list:
+    """A clock that is also a Keras callback (a simulated clock: tests) sees the steps it times."""
+    return [clock] if isinstance(clock, keras.callbacks.Callback) else []
+
+
+def measure_speed(
+    model, x, y, *, batch_size: int, predict_batch_size: int, x_predict, validation=None, save_to: Path, clock
+) -> dict:
+    """Time the compiled ``model`` before it trains, then rewind it: seconds per step, per predicted image, per save.
+
+    ``PROBE_WARM_STEPS`` + ``PROBE_TIMED_STEPS`` steps of ``model.fit`` on the first batches of
+    ``x``/``y`` (Keras builds and compiles the training step that the run then uses: nothing is
+    compiled twice), then, untimed, one batch as short as an epoch's last (its shape is compiled
+    too); Keras' evaluation of ``validation`` (x, y), untimed, so that the first epoch's validation
+    compiles nothing; two predictions of ``x_predict`` (the second timed; give it a full and a short
+    batch) and one save of the whole model. Every weight, optimizer slot and random-generator state
+    is put back as it was, so the run starts from the same initial model as one without a budget.
+    """
+    model.optimizer.build(model.trainable_variables)  # its slots exist now, so they can be put back
+    state = [*model.variables, *model.optimizer.variables]
+    saved = [keras.ops.convert_to_numpy(variable) for variable in state]
+    marks: dict[str, float] = {}
+
+    steps = PROBE_WARM_STEPS + PROBE_TIMED_STEPS
+
+    class Stopwatch(keras.callbacks.Callback):
+        def _mark(self, name: str) -> None:
+            if name not in marks:
+                wait_for_device(self.model)
+                marks[name] = clock()
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch in (PROBE_WARM_STEPS, steps):
+                self._mark("start" if batch == PROBE_WARM_STEPS else "end")
+
+        def on_train_end(self, logs=None):
+            self._mark("end")
+
+    rows = np.arange(steps * batch_size + len(x) % batch_size) % len(x)
+    try:
+        model.fit(
+            x[rows],
+            y[rows],
+            batch_size=batch_size,
+            epochs=1,
+            shuffle=False,
+            verbose=0,
+            callbacks=[*_clock_callbacks(clock), Stopwatch()],
+        )
+        predict_callbacks = _clock_callbacks(clock)
+        if validation is not None:
+            model.evaluate(*validation, batch_size=batch_size, verbose=0, callbacks=predict_callbacks)
+        model.predict(x_predict, batch_size=predict_batch_size, verbose=0, callbacks=predict_callbacks)
+        start = clock()
+        model.predict(x_predict, batch_size=predict_batch_size, verbose=0, callbacks=predict_callbacks)
+        forward = (clock() - start) / max(len(x_predict), 1)
+        start = clock()
+        model.save(save_to)
+        save_seconds = clock() - start
+    finally:
+        save_to.unlink(missing_ok=True)
+        for variable, value in zip(state, saved, strict=True):
+            variable.assign(value)
+    return {
+        "step_seconds": max(marks["end"] - marks["start"], 1e-9) / PROBE_TIMED_STEPS,
+        "forward_seconds_per_image": forward,
+        "save_seconds": save_seconds,
+    }
+
+
+def final_forward_images(config: TrainConfig, test_images: int) -> int:
+    """Images the final evaluation predicts: the test set times its views (mirror averaging, TTA)."""
+    passes = 2 if config.tta_in_model else 1  # a mirror-averaged model predicts each image twice
+    views = (6 if tta_shifts(config) else 2) if config.tta else 0
+    return int(test_images) * (passes + (1 if config.tta_in_model else 0) + views * passes)
+
+
+def budget_learning_rates(config: TrainConfig, steps_per_epoch: int):
+    """``total_steps -> the learning rate of each step``: the config's schedule stretched over ``total_steps``.
+
+    Its warm-up keeps ``warmup_epochs`` (shortened to half the run when the run is shorter); the
+    decay spans what remains and ends exactly at the last step (step ``total_steps - 1`` has the
+    schedule's end value, e.g. 0 for cosine), as budgeted training asks (Li et al. 2020).
+    """
+
+    def curve(total_steps: int) -> np.ndarray:
+        length = max(int(total_steps) - 1, 1)  # the schedule's end falls on the last step
+        warmup_epochs = config.warmup_epochs
+        if round(warmup_epochs * steps_per_epoch) >= length:
+            warmup_epochs = length / (2 * steps_per_epoch)
+        schedule = make_schedule(
+            config.schedule,
+            float(config.learning_rate),
+            steps_per_epoch=steps_per_epoch,
+            epochs=math.ceil(length / steps_per_epoch),
+            warmup_epochs=warmup_epochs,
+            total_steps=length,
+            **config.schedule_options,
+        )
+        return schedule_values(schedule, int(total_steps))
+
+    return curve
+
+
+def estimate_run(config: TrainConfig, data, *, model=None, clock=None) -> dict[str, Any]:
+    """Before any training: how long ``config`` would take here, from its network compiled and timed.
+
+    For a caller that shares one budget among several runs and must refuse a budget too small
+    before the first of them trains (the homework runner). Builds and compiles the network as
+    ``train`` would (``model``: a builder, as in ``train``; precision "auto" is timed in float32,
+    the slower guess) and times it with ``measure_speed`` on ``data``. Returns the ``kit.budget.Costs``
+    (``costs``), ``steps_per_epoch``, ``setup_seconds`` (building, compiling and timing: a run
+    pays about as much before its first step), ``images_per_second`` and ``smallest_budget``: the
+    budget one epoch of it needs (``kit.budget.smallest_budget``).
+    """
+    clock = clock or time.perf_counter
+    start = clock()
+    config = config.validate()
+    _, mixing = _split_augmentation(config.augmentation)
+    one_hot = bool(config.label_smoothing > 0 or mixing)
+    y_train, y_val = data.y_train, data.y_val
+    if one_hot:
+        y_train = keras.utils.to_categorical(y_train, data.num_classes).astype("float32")
+        y_val = keras.utils.to_categorical(y_val, data.num_classes).astype("float32")
+    precision = "float32" if config.precision == "auto" else config.precision
+    previous_policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        environment.set_seed(config.seed)
+        network = build_model(config, data.input_shape, data.num_classes, builder=model)
+        network.compile(
+            optimizer=make_optimizer(
+                config.optimizer,
+                float(config.learning_rate),
+                ema_momentum=config.ema_momentum if config.use_ema else None,
+                **config.optimizer_options,
+            ),
+            loss=make_loss(one_hot, config.label_smoothing),
+            metrics=["accuracy"],
+            jit_compile=_jit_compile(),
+        )
+        predict_batch_size = max(config.batch_size, 1024)
+        images = data.x_val if len(data.y_val) else data.x_train
+        with tempfile.TemporaryDirectory() as folder:
+            speed = measure_speed(
+                network,
+                data.x_train,
+                y_train,
+                batch_size=config.batch_size,
+                predict_batch_size=predict_batch_size,
+                x_predict=images[: predict_batch_size + len(images) % predict_batch_size],
+                validation=(data.x_val[: config.batch_size], y_val[: config.batch_size]) if len(y_val) else None,
+                save_to=Path(folder) / "estimate.keras",
+                clock=clock,
+            )
+        del network
+    finally:
+        keras.config.set_dtype_policy(previous_policy)
+    costs = Costs.estimate(
+        **speed,
+        validation_images=len(data.y_val),
+        test_forward_images=final_forward_images(config, len(data.y_test)),
+    )
+    steps_per_epoch = math.ceil(len(data.y_train) / config.batch_size)
+    setup = clock() - start
+    return {
+        "costs": costs,
+        "steps_per_epoch": steps_per_epoch,
+        "setup_seconds": setup,
+        "images_per_second": config.batch_size / costs.step_seconds,
+        "smallest_budget": smallest_budget(elapsed=setup, steps_done=0, steps_per_epoch=steps_per_epoch, costs=costs),
+    }
+
+
 def refuse_before_writing(config: TrainConfig, model=None) -> None:
     """Refuse a run that cannot start, before its run folder is touched (no half-written folder).
 
@@ -362,6 +566,56 @@ def _resolve_verbose(verbose):
     return int(verbose)
 
 
+def _record_budget(budget: Budget, run_dir: Path, training: dict, payload: dict) -> None:
+    """config.json's ``training.budget``: the measurements, every plan and the seconds spent so far."""
+    training["budget"] = budget.to_dict()
+    runs.write_record(run_dir, payload)
+
+
+def _plan_before_training(budget, model, config, data, y_train, y_val, run_dir, training, payload, *, resume: bool):
+    """Time the compiled model (``measure_speed``), plan the run, or refuse a budget too small before training."""
+    predict_batch_size = max(config.batch_size, 1024)  # as ValidationMacroF1 predicts
+    images = data.x_val if len(data.y_val) else data.x_train
+    x_predict = images[: predict_batch_size + len(images) % predict_batch_size]  # a full batch and the short last one
+    validation = None
+    if len(y_val):
+        rows = slice(0, config.batch_size + len(y_val) % config.batch_size)
+        validation = (data.x_val[rows], y_val[rows])
+    speed = measure_speed(
+        model,
+        data.x_train,
+        y_train,
+        batch_size=config.batch_size,
+        predict_batch_size=predict_batch_size,
+        x_predict=x_predict,
+        validation=validation,
+        save_to=run_dir / ".speed_probe.keras",
+        clock=budget.clock,
+    )
+    budget.observe_start(
+        **speed,
+        validation_images=len(data.y_val),
+        test_forward_images=final_forward_images(config, len(data.y_test)),
+    )
+    steps_done = runs.backup_epoch(run_dir) * budget.steps_per_epoch if resume else 0
+    try:
+        plan = budget.first_plan(steps_done)
+    except BudgetTooSmall:
+        training.update(stop_reason="budget too small", budget=budget.to_dict())
+        runs.write_record(run_dir, payload)
+        raise
+    _record_budget(budget, run_dir, training, payload)
+    images_per_second = config.batch_size / speed["step_seconds"]
+    print(
+        f"kit train: time budget {format_duration(budget.seconds)}"
+        + (f" ({format_duration(budget.seconds - budget.spent_before)} left)" if budget.spent_before else "")
+        + f": {plan.epochs:.1f} epochs fit ({plan.total_steps:,} steps; {images_per_second:,.0f} training images/s "
+        f"measured), corrected after each epoch",
+        flush=True,
+    )
+    return plan
+
+
 def train(
     config: TrainConfig,
     data=None,
@@ -372,6 +626,7 @@ def train(
     data_dir: str | Path | None = None,
     model=None,
     callbacks: list | None = None,
+    clock=None,
 ) -> Run:
     """Train ``config`` and write its run folder (default ``runs/<name>``); see the module docstring.
 
@@ -383,7 +638,16 @@ def train(
     ``kit.models.build(config.model)`` (``config.model`` then only names it). ``callbacks``: extra
     Keras callbacks, called after the kit's own (so they see ``val_macro_f1`` and, with
     ``use_ema``, the averaged weights), e.g. a benchmark's per-epoch test-set logger.
+
+    With ``config.time_budget`` the run is timed from this call on: a budget in which one epoch
+    (with its validation and the final evaluation) cannot end raises ``kit.budget.BudgetTooSmall``
+    before any training, naming the smallest budget that fits; a resumed run keeps what is left of
+    its budget as of its last finished epoch. ``clock``: the budget's clock (default
+    ``time.perf_counter``); a clock that is also a Keras callback (a simulated one, in tests) is
+    added to the callbacks so that it sees the steps it times.
     """
+    clock = clock or time.perf_counter
+    started = clock()
     config = config.validate()
     if not config.name:
         config = config.replace(name=config.model)
@@ -393,8 +657,10 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     best_so_far = None
     previous_precision = None
+    spent_before = 0.0
     if resume:
         previous, previous_precision = runs.previous_run(run_dir)
+        spent_before = float((previous.get("budget") or {}).get("spent_seconds") or 0.0)
         if previous.get("stop_reason") in ("finished", "early stopping"):
             raise TrainingError(
                 f"the run in {run_dir} already finished ({previous['stop_reason']}); "
@@ -444,6 +710,18 @@ def train(
     )
 
     steps_per_epoch = math.ceil(len(data.y_train) / config.batch_size)
+    budget = None
+    if config.time_budget is not None:
+        budget = Budget(
+            seconds=float(config.time_budget),
+            steps_per_epoch=steps_per_epoch,
+            clock=clock,
+            started=started,
+            spent_before=spent_before,
+            what=config.model if model is None else getattr(model, "name", config.model),
+            device=env["device"],
+            batch_size=config.batch_size,
+        )
     training: dict[str, Any] = {"stop_reason": "running", "resumed": bool(resume)}
     payload = {"config": config.to_dict(), "environment": env, "training": training}
     runs.write_record(run_dir, payload)
@@ -455,14 +733,17 @@ def train(
             env["replicas"] = distribute.replicas()
             environment.set_seed(config.seed)
             model = build_model(config, data.input_shape, num_classes, builder=model)
-            schedule = make_schedule(
-                config.schedule,
-                config.learning_rate,
-                steps_per_epoch=steps_per_epoch,
-                epochs=config.epochs,
-                warmup_epochs=config.warmup_epochs,
-                **config.schedule_options,
-            )
+            if budget is None:
+                schedule = make_schedule(
+                    config.schedule,
+                    config.learning_rate,
+                    steps_per_epoch=steps_per_epoch,
+                    epochs=config.epochs,
+                    warmup_epochs=config.warmup_epochs,
+                    **config.schedule_options,
+                )
+            else:  # kit.callbacks.TimeBudget sets the learning rate of each step: the run's length is not known yet
+                schedule = float(config.learning_rate)
             ema_momentum = config.ema_momentum if config.use_ema else None
             model.compile(
                 optimizer=make_optimizer(
@@ -473,8 +754,31 @@ def train(
                 jit_compile=_jit_compile(),
             )
             extra_callbacks = list(callbacks or [])
+            budget_callbacks = []
+            fit_epochs = config.epochs
+            if budget is not None:
+                plan = _plan_before_training(
+                    budget, model, config, data, y_train, y_val, run_dir, training, payload, resume=resume
+                )
+                fit_epochs = max(4 * plan.whole_epochs, plan.whole_epochs + 4)  # a bound: the plan ends the run
+                progbar = None
+                if _resolve_verbose(verbose):
+                    progbar = keras.callbacks.ProgbarLogger()  # shows the planned epochs (TimeBudget updates it)
+                    progbar.async_safe = True  # as Keras' own, which it replaces
+                budget_callbacks = [
+                    TimeBudget(
+                        budget,
+                        budget_learning_rates(config, steps_per_epoch),
+                        validation_images=len(data.y_val),
+                        progbar=progbar,
+                        on_plan=lambda b: _record_budget(b, run_dir, training, payload),
+                    ),
+                    *([progbar] if progbar is not None else []),
+                ]
+                environment.set_seed(config.seed)  # the data order as without the timed steps
             callbacks = (
-                standard_callbacks(
+                (_clock_callbacks(clock) if budget is not None else [])  # time passes before anyone reads it
+                + standard_callbacks(
                     run_dir,
                     x_val=data.x_val,
                     y_val=data.y_val,
@@ -488,6 +792,7 @@ def train(
                     ema=bool(model.optimizer.use_ema),
                 )
                 + extra_callbacks
+                + budget_callbacks
             )
             validation = (data.x_val, y_val) if has_val else None
             if mixing:  # MixUp/CutMix mix labels too: a PyDataset of mixed batches, one-hot labels
@@ -507,7 +812,7 @@ def train(
             start = time.perf_counter()
             model.fit(
                 **fit_args,
-                epochs=config.epochs,
+                epochs=fit_epochs,
                 validation_data=validation,
                 callbacks=callbacks,
                 verbose=_resolve_verbose(verbose),
@@ -537,6 +842,8 @@ def train(
             "images_per_second": float(history["images_per_second"].median()) if len(history) else None,
         }
     )
+    if budget is not None:
+        training["budget"] = budget.to_dict()
     runs.write_record(run_dir, payload)
     if guard.exploded:
         raise TrainingError(
@@ -569,6 +876,8 @@ def train(
         runs.write_metrics(run_dir, metrics)
     if len(history):
         plot_training_curves(history, run_dir / runs.CURVES_FILE, best_epoch=best_epoch)
+    if budget is not None:  # the whole run's seconds against the budget, evaluation and saving included
+        _record_budget(budget, run_dir, training, payload)
     return Run(
         run_dir=run_dir,
         model=model,
@@ -577,6 +886,7 @@ def train(
         evaluation=evaluation,
         train_seconds=train_seconds,
         tta_evaluation=tta_evaluation,
+        budget=training.get("budget"),
     )
 
 
@@ -615,6 +925,10 @@ def _config_from_args(args, base: TrainConfig | None = None) -> TrainConfig:
     if getattr(args, "tensorboard", False):
         overrides["tensorboard"] = True
     overrides = {k: v for k, v in overrides.items() if v is not None}
+    if getattr(args, "minutes", None) is not None:
+        overrides["time_budget"] = float(args.minutes) * 60
+    elif getattr(args, "epochs", None) is not None:
+        overrides["time_budget"] = None  # --epochs on a budgeted config (a recipe, --config) trains those epochs
     if "model" in overrides and not getattr(args, "resume", False):
         overrides.setdefault("name", overrides["model"])
     return config.replace(**overrides)
@@ -636,6 +950,11 @@ def command_train(args, base: TrainConfig | None = None) -> int:
         summary += f"; test accuracy {run.evaluation.accuracy:.4f}, macro-F1 {run.evaluation.macro_f1:.4f}"
     if run.tta_evaluation is not None:
         summary += f" (with TTA: {run.tta_evaluation.accuracy:.4f}, {run.tta_evaluation.macro_f1:.4f})"
+    if run.budget is not None:
+        summary += (
+            f"; {format_duration(run.budget['spent_seconds'])} of a {format_duration(run.budget['seconds'])} "
+            f"budget ({run.budget['epochs']:g} epochs)"
+        )
     if config.tta_in_model and run.evaluation is not None:
         summary += " (model.keras averages each image and its mirror)"
     print(summary)

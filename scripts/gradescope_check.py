@@ -8,8 +8,9 @@ What Gradescope does, done here (as root, slow: minutes, downloads ~700 MB the f
    both install ``python3.11`` and ``python3.11-venv`` from the distribution's own packages;
 3. the zip is unpacked into ``/autograder/source`` and ``setup.sh`` runs there (chroot, with /proc,
    /sys and /dev mounted and the host's resolv.conf for the downloads);
-4. a correct submission (``tests/grading/submissions/reference/homework.py`` and a ``model.keras``
-   trained by the kit) goes into ``/autograder/submission``, ``/autograder/run_autograder`` runs
+4. a correct submission (``--assignment fashion_mnist``, the default: ``tests/grading/submissions/
+   reference/homework.py`` and a ``model.keras`` trained by the kit; another assignment: its solution's
+   entry file) goes into ``/autograder/submission``, ``/autograder/run_autograder`` runs
    with no network (``unshare --net``), in its own cgroup (optionally under a memory / CPU limit);
 5. ``/autograder/results/results.json`` is read and checked: valid, every code check at full marks.
 
@@ -347,9 +348,23 @@ def run_setup(root: Path, work: Path) -> dict:
     return {"setup_s": seconds, "venv_mb": int(du.stdout.split()[0])}
 
 
-def build_package(out: Path) -> Path:
-    run([sys.executable, "-m", "kit", "grade", "--package", str(out)], cwd=REPO)
+def build_package(out: Path, assignment: str) -> Path:
+    run([sys.executable, "-m", "kit", "grade", "--package", str(out), "--assignment", assignment], cwd=REPO)
     return out
+
+
+def correct_submission(folder: Path, assignment: str) -> list[str]:
+    """A correct submission: the homework's reference homework.py, else the solution's entry file.
+
+    Returns the other files the assignment accepts that the caller must add (e.g. model.keras).
+    """
+    sys.path.insert(0, str(REPO))
+    from kit.assignments import get
+
+    manifest = get(assignment)
+    source = REFERENCE if assignment == "fashion_mnist" else manifest.solution_dir / manifest.entry
+    shutil.copy2(source, folder / manifest.entry)
+    return [name for name in manifest.files if name.endswith(".keras")]
 
 
 def train_model(out: Path) -> Path:
@@ -403,6 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         help=f"do not wait for {GRADING_LOCK} (safe: the root's grader uses uids older graders never touch)",
     )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds run_autograder may take")
+    parser.add_argument("--assignment", default="fashion_mnist", help="the assignment whose package is checked")
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         raise CheckError("run this as root: it builds an operating-system root and chroots into it.")
@@ -416,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     root = work / "root"
     figures = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpus_on_machine": os.cpu_count()}
-    package = build_package(work / "autograder.zip")
+    package = build_package(work / "autograder.zip", args.assignment)
     figures["package_mb"] = package.stat().st_size / 2**20
     log(f"package {package}: {figures['package_mb']:.1f} MB")
 
@@ -440,18 +456,20 @@ def main(argv: list[str] | None = None) -> int:
 
     submission = root / "autograder" / "submission"
     submission.mkdir(exist_ok=True)
+    models = ["model.keras"]
     if args.override:  # e.g. attacks/memory: what a student sees when their code misbehaves under the limits
         sys.path.insert(0, str(REPO / "tests" / "grading"))
         from helpers import make_submission
 
         make_submission(submission, args.override)
     else:
-        shutil.copy2(REFERENCE, submission / "homework.py")
-    model = args.model or work / "model.keras"
-    if not model.exists():
-        log("training a model.keras for the submission (smoke preset)")
-        train_model(model)
-    shutil.copy2(model, submission / "model.keras")
+        models = correct_submission(submission, args.assignment)
+    if models:
+        model = args.model or work / "model.keras"
+        if not model.exists():
+            log("training a model.keras for the submission (smoke preset)")
+            train_model(model)
+        shutil.copy2(model, submission / models[0])
 
     log(
         "running run_autograder (no network"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# `kit check` keeps results of unchanged files (kit.check.cache_dir): a test session starts with an empty cache
+os.environ["KIT_CACHE_DIR"] = tempfile.mkdtemp(prefix="kit-test-check-cache-")
 
 
 def _jax_missing() -> bool:
@@ -46,3 +49,19 @@ def raw_fashion_mnist():
 def small_fashion_mnist(fashion_mnist):
     """A stratified subset for fast training tests: 2,000 train / 500 validation / 1,000 test."""
     return fashion_mnist.subset(train=2000, val=500, test=1000, seed=0)
+
+
+@pytest.fixture(scope="session")
+def homework_runner():
+    """The Fashion-MNIST homework's runner module (its runner.py), imported once."""
+    from kit.assignments import get
+
+    return get("fashion_mnist").load_runner()
+
+
+@pytest.fixture(scope="session")
+def homework_checks():
+    """The Fashion-MNIST homework's check kinds and judges (its checks.py), imported once."""
+    from kit.assignments import get
+
+    return get("fashion_mnist").load_module("checks.py")

@@ -66,10 +66,10 @@ def submission(tmp_path_factory):
 def test_check_scores_equal_the_graders_visible_scores(submission, tmp_path):
     from kit.grading import grade
 
-    process = _kit("check", str(submission), "--out", str(tmp_path / "check.json"))
+    process = _kit("check", str(submission), "--assignment", "fashion_mnist", "--out", str(tmp_path / "check.json"))
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
     checked = json.loads((tmp_path / "check.json").read_text())
-    graded = grade(submission, hidden=True, quiet=True)
+    graded = grade(submission, assignment="fashion_mnist", hidden=True, quiet=True)
     visible = [t for t in graded["tests"] if t["visibility"] != "hidden"]
     assert len(visible) < len(graded["tests"])  # the grader has hidden checks, and check runs none of them
     assert [t["visibility"] for t in checked["tests"]] == ["visible"] * len(visible)
@@ -92,41 +92,45 @@ def test_check_scores_equal_the_graders_visible_scores(submission, tmp_path):
 
 
 def test_check_refuses_a_missing_folder_and_writes_nothing(tmp_path):
-    process = _kit("check", str(tmp_path / "nope"), "--out", str(tmp_path / "results.json"))
+    process = _kit(
+        "check", str(tmp_path / "nope"), "--assignment", "fashion_mnist", "--out", str(tmp_path / "results.json")
+    )
     assert process.returncode == 2 and "No folder" in process.stderr and "Traceback" not in process.stderr
     assert not (tmp_path / "results.json").exists()
     (tmp_path / "empty").mkdir()
-    process = _kit("check", str(tmp_path / "empty"))
+    process = _kit("check", str(tmp_path / "empty"), "--assignment", "fashion_mnist")
     assert process.returncode == 2 and "has no homework.py" in process.stderr
 
 
-def test_the_runners_in_process_judges_give_the_graders_verdicts(submission):
-    """kit.check.judge_in_process: the solution passes every visible check; the missing Dropout fails with
-    the grader's own message (the homework runner's [ok] lines come from here)."""
-    from kit.check import NotWritten, judge_in_process, visible_checks
-    from kit.homework import load_homework
+def test_the_runners_in_process_judges_give_the_graders_verdicts(submission, homework_runner):
+    """kit.grading.kinds.judge_in_process: the solution passes every visible check; the missing Dropout fails
+    with the grader's own message (the homework runner's [ok] lines come from here)."""
+    from kit.grading import load_rubric
+    from kit.grading.kinds import NotWritten, judge_in_process
 
-    checks = [check for check in visible_checks() if check.kind != "model"]
+    load_homework = homework_runner.load_homework
+    rubric = load_rubric("fashion_mnist", hidden=False)
+    checks = [check for check in rubric.checks if rubric.kind(check).needs_entry]
     assert len(checks) == 9
     solution = load_homework(SOLUTION / "homework.py")
-    verdicts = {check.id: judge_in_process(solution, check) for check in checks}
+    verdicts = {check.id: judge_in_process(solution, check, rubric.kinds) for check in checks}
     assert all(v.passed and v.fraction == 1 for v in verdicts.values()), verdicts
     broken = load_homework(submission / "homework.py")
-    verdict = judge_in_process(broken, next(c for c in checks if c.id == "cnn_sequential"))
+    verdict = judge_in_process(broken, next(c for c in checks if c.id == "cnn_sequential"), rubric.kinds)
     assert not verdict.passed and verdict.message.startswith("layer 4 should be Dropout(0.25), found Flatten")
     stubs = load_homework(ROOT / "assignments" / "fashion_mnist" / "homework.py")
     with pytest.raises(NotWritten):
-        judge_in_process(stubs, checks[0])
+        judge_in_process(stubs, checks[0], rubric.kinds)
 
 
-def test_the_homework_runner_reports_the_graders_verdicts(submission):
+def test_the_homework_runner_reports_the_graders_verdicts(submission, homework_runner):
     """The issue's case: Dropout left out. The runner said [ok]; now it gives the grader's failure and points."""
-    from kit.check import visible_checks
-    from kit.homework import StepLog, grader_checks, load_homework
+    from kit.grading import load_rubric
 
     lines: list[str] = []
-    log = StepLog(echo=lines.append)
-    grader_checks(load_homework(submission / "homework.py"), 3, visible_checks(), log)
+    log = homework_runner.StepLog(echo=lines.append)
+    homework = homework_runner.load_homework(submission / "homework.py")
+    homework_runner.grader_checks(homework, 3, load_rubric("fashion_mnist", hidden=False), log)
     assert [(r["name"], r["status"]) for r in log.records] == [
         ("build_cnn_sequential", "check failed"),
         ("build_cnn_functional", "ok"),
@@ -135,3 +139,61 @@ def test_the_homework_runner_reports_the_graders_verdicts(submission):
     assert lines[0].startswith("[FAIL] step 3: CNN in the Sequential style: layer 4 should be Dropout(0.25)")
     assert lines[0].endswith("(0/10 points)") and lines[1].endswith("passes the autograder's check (10/10 points)")
     assert log.problems == [lines[0][len("[FAIL] ") :]]
+
+
+# ------------------------------------------------------------------ errors a student can act on, and the cache
+
+SYNTAX_ERROR = "import numpy as np\n\n\ndef confusion_matrix(y_true, y_pred, k):\n    return np.zeros((2, 2)\n"
+RUNTIME_ERROR = (
+    "import numpy as np\n\n\ndef _count(k):\n    return np.zeros((k, k)) + undefined_name\n\n\n"
+    "def confusion_matrix(y_true, y_pred, num_classes):\n    return _count(num_classes)\n"
+)
+
+
+@pytest.mark.grading
+@pytest.mark.slow
+def test_a_file_that_does_not_compile_is_reported_once_at_the_top(tmp_path):
+    from kit.grading import grade
+
+    (tmp_path / "homework.py").write_text(SYNTAX_ERROR)
+    results = grade(tmp_path, assignment="fashion_mnist", only=["confusion_matrix", "f1_scores"], quiet=True)
+    top = results["output"]
+    assert top.startswith('homework.py did not load:\n  File "homework.py", line 5\n    return np.zeros((2, 2)\n')
+    assert "^" in top and "SyntaxError: '(' was never closed" in top
+    assert "importlib" not in top and "/tmp" not in top and "kit-grade" not in top
+    for test in results["tests"]:
+        assert test["score"] == 0
+        assert test["output"].splitlines()[1] == (
+            "homework.py did not load (the error is at the top), so this check could not run."
+        )
+
+
+@pytest.mark.grading
+@pytest.mark.slow
+def test_an_error_in_a_function_shows_the_students_own_frames_only(tmp_path):
+    from kit.grading import grade
+
+    (tmp_path / "homework.py").write_text(RUNTIME_ERROR)
+    results = grade(tmp_path, assignment="fashion_mnist", only=["confusion_matrix"], quiet=True)
+    output = results["tests"][0]["output"]
+    assert "`confusion_matrix` raised an error:" in output
+    assert 'File "homework.py", line 9, in confusion_matrix\n    return _count(num_classes)' in output
+    assert 'File "homework.py", line 5, in _count' in output
+    assert "NameError: name 'undefined_name' is not defined" in output
+    assert "worker.py" not in output and "kinds.py" not in output and "/tmp" not in output
+
+
+@pytest.mark.grading
+@pytest.mark.slow
+def test_an_unchanged_folder_is_answered_from_the_cache_and_a_change_grades_again(tmp_path):
+    (tmp_path / "homework.py").write_text(RUNTIME_ERROR)
+    first = _kit("check", str(tmp_path), "--assignment", "fashion_mnist", "--out", str(tmp_path / "a.json"))
+    assert first.returncode == 0 and "from the cache" not in first.stdout
+    again = _kit("check", str(tmp_path), "--assignment", "fashion_mnist", "--out", str(tmp_path / "b.json"))
+    assert again.returncode == 0 and "nothing changed since your last check" in again.stdout
+    assert json.loads((tmp_path / "a.json").read_text()) == json.loads((tmp_path / "b.json").read_text())
+    (tmp_path / "homework.py").write_text(RUNTIME_ERROR + "\n# changed\n")
+    changed = _kit("check", str(tmp_path), "--assignment", "fashion_mnist")
+    assert changed.returncode == 0 and "from the cache" not in changed.stdout
+    forced = _kit("check", str(tmp_path), "--assignment", "fashion_mnist", "--no-cache")
+    assert forced.returncode == 0 and "from the cache" not in forced.stdout

@@ -17,10 +17,12 @@ import pytest
 from grading.helpers import make_submission, save_model, write_zip_bomb
 
 from kit.grading import grade, load_rubric, write_package
+from kit.grading.sandbox import _processes_of
 
 pytestmark = pytest.mark.grading
 ROOT = Path(__file__).resolve().parent.parent
-RUBRIC = {check.id: check for check in load_rubric("fashion_mnist").checks}
+HOMEWORK = "fashion_mnist"
+RUBRIC = {check.id: check for check in load_rubric(HOMEWORK).checks}
 SCALE = 0.6  # timeouts in tests: 60 s checks -> 36 s (keras import ~3 s quiet; ~15 s on a busy 2-core machine)
 
 
@@ -30,7 +32,8 @@ def scores(results: dict) -> dict[str, float]:
 
 def run(submission: Path, only: list[str], **options) -> dict:
     hidden = any(RUBRIC[check].visibility == "hidden" for check in only)
-    return grade(submission, only=only, hidden=hidden, timeout_scale=options.pop("scale", SCALE), quiet=True, **options)
+    scale = options.pop("scale", SCALE)
+    return grade(submission, assignment=HOMEWORK, only=only, hidden=hidden, timeout_scale=scale, quiet=True, **options)
 
 
 def model_points(f1: float) -> float:
@@ -84,7 +87,7 @@ def test_solution_gets_full_marks_and_model_points(tmp_path, smoke_model):
     submission.mkdir()
     (submission / "homework.py").write_bytes((ROOT / "solutions/fashion_mnist/homework.py").read_bytes())
     (submission / "model.keras").write_bytes(model_path.read_bytes())
-    results = grade(submission, hidden=True, out=tmp_path / "results.json", quiet=True)
+    results = grade(submission, assignment=HOMEWORK, hidden=True, out=tmp_path / "results.json", quiet=True)
     assert_gradescope_format(results)
     assert json.loads((tmp_path / "results.json").read_text()) == results
     got = scores(results)
@@ -108,7 +111,18 @@ def test_stubs_get_zero_everywhere_via_cli(tmp_path):
     (submission / "homework.py").write_bytes(stub.read_bytes())
     out = tmp_path / "out" / "results.json"
     finished = subprocess.run(
-        [sys.executable, "-m", "kit", "grade", str(submission), "--out", str(out), "--hidden"],
+        [
+            sys.executable,
+            "-m",
+            "kit",
+            "grade",
+            str(submission),
+            "--assignment",
+            HOMEWORK,
+            "--out",
+            str(out),
+            "--hidden",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -244,17 +258,36 @@ def test_attack_gets_zero_and_the_grader_keeps_working(tmp_path, name):
     assert json.loads(out.read_text()) == results  # written by the grader, last
     assert not any(Path(marker).exists() for marker in MARKERS)  # nothing planted was ever run or unpickled
     assert len(json.dumps(results)) < 64_000
-    if os.geteuid() == 0:  # every process of the sandbox uids is gone
-        from kit.grading.sandbox import SANDBOX_UID_BASE, _processes_of
+    if os.geteuid() == 0:  # every sandbox uid no grader holds now (others may grade beside us) has no process left
+        assert not [uid for uid in unheld_sandbox_uids() if _processes_of(uid)]
 
-        assert not _processes_of(SANDBOX_UID_BASE) and not _processes_of(SANDBOX_UID_BASE + 1)
+
+def unheld_sandbox_uids(count: int = 8) -> list[int]:
+    """The first sandbox uids whose lock no grader holds at this moment (``UidClaim``'s lock files)."""
+    import fcntl
+
+    from kit.grading.sandbox import SANDBOX_UID_BASE, _uid_lock_dir
+
+    free = []
+    for uid in range(SANDBOX_UID_BASE, SANDBOX_UID_BASE + count):
+        handle = os.open(_uid_lock_dir() / f"uid-{uid}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            free.append(uid)
+        except BlockingIOError:
+            pass
+        finally:
+            os.close(handle)
+    return free
 
 
 def test_hidden_checks_run_only_when_asked_and_never_show_student_output(tmp_path):
     submission = make_submission(tmp_path / "noisy", "f1_divzero")
     with (submission / "homework.py").open("a") as handle:
         handle.write("\nprint('SECRET-STUDENT-OUTPUT')\n")
-    visible = grade(submission, only=["f1_scores", "f1_scores_hidden"], timeout_scale=SCALE, quiet=True)
+    visible = grade(
+        submission, assignment=HOMEWORK, only=["f1_scores", "f1_scores_hidden"], timeout_scale=SCALE, quiet=True
+    )
     assert scores(visible) == {"f1_scores": 10}
     both = run(submission, ["f1_scores_hidden"])
     assert scores(both) == {"f1_scores_hidden": 0}
@@ -269,13 +302,13 @@ def test_missing_homework_and_unknown_checks(tmp_path):
     from kit.errors import GradingError
 
     with pytest.raises(GradingError, match="valid ids"):
-        grade(empty, only=["no_such_check"], quiet=True)
+        grade(empty, assignment=HOMEWORK, only=["no_such_check"], quiet=True)
 
 
 def test_cli_refuses_a_missing_folder_without_writing_results(tmp_path):
     out = tmp_path / "results.json"
     finished = subprocess.run(
-        [sys.executable, "-m", "kit", "grade", str(tmp_path / "missing"), "--out", str(out)],
+        [sys.executable, "-m", "kit", "grade", str(tmp_path / "missing"), "--assignment", HOMEWORK, "--out", str(out)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -297,7 +330,7 @@ def test_without_privilege_drop_the_sandbox_still_grades(tmp_path):
 
 
 def test_gradescope_package(tmp_path):
-    path = write_package(tmp_path / "autograder.zip")
+    path = write_package(tmp_path / "autograder.zip", HOMEWORK)
     with zipfile.ZipFile(path) as archive:
         names = set(archive.namelist())
         run_autograder = archive.read("run_autograder").decode()
@@ -310,12 +343,15 @@ def test_gradescope_package(tmp_path):
         "kit/grading/sandbox.py",
         "kit/grading/worker.py",
         "kit/grading/judges.py",
+        "kit/grading/kinds.py",
+        "solutions/fashion_mnist/assignment.yml",
+        "solutions/fashion_mnist/checks.py",
         "solutions/fashion_mnist/rubric.py",
         "solutions/fashion_mnist/rubric_hidden.py",
         "datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
     } <= names
-    # the solution never ships (kit/homework.py is the kit's `homework` command, not a solution)
-    assert not any(name.endswith("homework.py") and name != "kit/homework.py" for name in names)
+    # the solution never ships, nor the runner or the notebook: only the grader's files of the assignment
+    assert not any(name.endswith(("homework.py", "runner.py", "notebook.py")) for name in names)
     assert "/autograder/results/results.json" in run_autograder and "--hidden" in run_autograder
     for script in ("setup.sh", "run_autograder"):
         (tmp_path / script).write_bytes(zipfile.ZipFile(path).read(script))

@@ -16,15 +16,16 @@ from pathlib import Path
 import pytest
 from grading.helpers import make_submission
 
-from kit.grading.sandbox import ChildResult, Limits, UidClaim, _processes_of
+from kit.grading.sandbox import SANDBOX_UID_BASE, ChildResult, Limits, UidClaim, _processes_of
 
 pytestmark = pytest.mark.grading
 ROOT = Path(__file__).resolve().parent.parent
 CHECKS = ["confusion_matrix", "f1_scores", "dataset_summary"]
+QUIET_UIDS = SANDBOX_UID_BASE + 900  # uids no grader of the test suite reaches (they claim the lowest free ones)
 EXPECTED = {"confusion_matrix": 0, "f1_scores": 10, "dataset_summary": 10}
 GRADE = (
     "import json, sys; from kit.grading import grade; "
-    "r = grade(sys.argv[1], only=sys.argv[2].split(','), quiet=True, timeout_scale=0.6); "
+    "r = grade(sys.argv[1], assignment='fashion_mnist', only=sys.argv[2].split(','), quiet=True, timeout_scale=0.6); "
     "print(json.dumps({t['tags'][0]: [t['score'], t['output']] for t in r['tests']}))"
 )
 
@@ -66,7 +67,7 @@ def test_two_graders_at_once_give_the_solo_scores(tmp_path):
 @pytest.mark.skipif(os.geteuid() != 0, reason="uid slots are claimed as root only")
 def test_a_uid_that_still_owns_processes_is_not_claimed():
     """A killed fork bomb's zombies count against RLIMIT_NPROC until init reaps them: skip such a uid."""
-    probe = UidClaim(1)
+    probe = UidClaim(1, base=QUIET_UIDS, span=100)
     uid = probe.uids[0]
     probe.release()
     squatter = subprocess.Popen(["sleep", "60"], user=uid, group=uid)
@@ -81,12 +82,12 @@ def test_a_uid_that_still_owns_processes_is_not_claimed():
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="uid slots are claimed as root only")
 def test_uid_claims_are_exclusive_and_released():
-    first = UidClaim(2)
-    second = UidClaim(2)
+    first = UidClaim(2, base=QUIET_UIDS, span=100)
+    second = UidClaim(2, base=QUIET_UIDS, span=100)
     assert not set(first.uids) & set(second.uids)
     held = first.uids
     first.release()
-    third = UidClaim(2)
+    third = UidClaim(2, base=QUIET_UIDS, span=100)
     assert set(third.uids) == set(held)  # the lowest free uids again
     second.release()
     third.release()

@@ -18,7 +18,8 @@ RUBRIC = {check.id: check for check in load_rubric("fashion_mnist").checks}
 
 def graded(tmp_path, name: str, only: list[str]) -> dict[str, tuple[float, str]]:
     hidden = any(RUBRIC[check].visibility == "hidden" for check in only)
-    results = grade(make_submission(tmp_path / name, name), only=only, hidden=hidden, quiet=True, timeout_scale=0.6)
+    submission = make_submission(tmp_path / name, name)
+    results = grade(submission, assignment="fashion_mnist", only=only, hidden=hidden, quiet=True, timeout_scale=0.6)
     return {t["tags"][0]: (t["score"], t["output"]) for t in results["tests"]}
 
 
@@ -39,12 +40,14 @@ def test_every_correct_form_of_the_inception_module_gets_full_marks(tmp_path, na
     }, results
 
 
-def test_the_kits_own_inception_block_passes_the_same_judge():
+def test_the_kits_own_inception_block_passes_the_same_judge(homework_checks):
     """kit.blocks.inception_module (Conv2D, then a separate Activation layer) judged in-process, like the self-check."""
     import keras
 
     from kit.blocks import inception_module
-    from kit.grading import judges, model_graph
+    from kit.grading import model_graph
+
+    judges = homework_checks
 
     for check_id in ("inception_module", "inception_module_hidden"):
         params = RUBRIC[check_id].params
@@ -75,8 +78,8 @@ def test_a_common_mistake_scores_zero_with_a_hint_at_its_cause(tmp_path, name):
     assert "Traceback" not in output or RUBRIC[check].visibility == "visible"
 
 
-def test_the_per_image_std_mistake_misses_by_a_wide_margin():
-    from kit.grading import judges
+def test_the_per_image_std_mistake_misses_by_a_wide_margin(homework_checks):
+    judges = homework_checks
 
     for check_id in ("dataset_summary", "dataset_summary_hidden"):
         params = RUBRIC[check_id].params

@@ -89,7 +89,7 @@ def test_the_grader_process_never_imports_tensorflow(tmp_path):
     script = (
         "import json, sys\n"
         "from kit.grading import grade\n"
-        "r = grade(sys.argv[1], only=['best_config'], quiet=True)\n"
+        "r = grade(sys.argv[1], assignment='fashion_mnist', only=['best_config'], quiet=True)\n"
         "print(json.dumps({'score': r['score'], 'heavy': sorted(m for m in ('keras', 'tensorflow', 'jax') "
         "if m in sys.modules), 'output': r['tests'][0]['output']}))\n"
     )
@@ -151,7 +151,8 @@ def test_a_memory_blow_up_under_1_5_gb_is_that_check_s_zero_not_a_grader_fault(t
     script = (
         "import json, sys\n"
         "from kit.grading import grade\n"
-        "r = grade(sys.argv[1], only=['confusion_matrix', 'dataset_summary'], timeout_scale=0.8)\n"
+        "r = grade(sys.argv[1], assignment='fashion_mnist', only=['confusion_matrix', 'dataset_summary'],\n"
+        "          timeout_scale=0.8)\n"
         "print(json.dumps({t['tags'][0]: [t['score'], t['output']] for t in r['tests']}))\n"
     )
     try:

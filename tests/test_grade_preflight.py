@@ -31,7 +31,7 @@ GRADE = (
     "from kit.grading import grade\n"
     "from kit.errors import GradingError\n"
     "try:\n"
-    "    r = grade(sys.argv[1], only=['confusion_matrix'], quiet=True, timeout_scale=0.6,\n"
+    "    r = grade(sys.argv[1], assignment='fashion_mnist', only=['confusion_matrix'], quiet=True, timeout_scale=0.6,\n"
     "              sandbox_options=json.loads(sys.argv[2]))\n"
     "    print(json.dumps({'score': r['score'], 'output': r['tests'][0]['output']}))\n"
     "except GradingError as error:\n"

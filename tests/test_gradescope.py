@@ -45,7 +45,7 @@ def test_python_support_is_what_the_pins_need():
 
 
 def test_package_installs_only_the_grading_requirements_and_verifies_its_data(tmp_path):
-    with zipfile.ZipFile(write_package(tmp_path / "autograder.zip")) as archive:
+    with zipfile.ZipFile(write_package(tmp_path / "autograder.zip", "fashion_mnist")) as archive:
         names = set(archive.namelist())
         assert archive.read("requirements-grading.txt") == (ROOT / "requirements-grading.txt").read_bytes()
         assert "requirements.txt" not in names

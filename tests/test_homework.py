@@ -38,7 +38,7 @@ FUNCTIONS = {
 def _homework(cli_args: list[str], out: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     return subprocess.run(
-        [sys.executable, "-m", "kit", "homework", *cli_args, "--out", str(out)],
+        [sys.executable, "-m", "kit", "homework", "--assignment", "fashion_mnist", *cli_args, "--out", str(out)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -64,10 +64,8 @@ def stub_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def hw():
-    from kit.homework import load_homework
-
-    return load_homework(SOLUTION / "homework.py")
+def hw(homework_runner):
+    return homework_runner.load_homework(SOLUTION / "homework.py")
 
 
 # --------------------------------------------------------------------------- the runner, solutions
@@ -167,8 +165,8 @@ def test_stubs_report_every_missing_step_and_exit_cleanly(stub_run):
     assert (out / "dataset" / "dataset.md").is_file()  # step 1's kit part runs without the student's code
 
 
-def test_impl_resolution(tmp_path):
-    from kit.homework import default_impl, resolve_impl
+def test_impl_resolution(tmp_path, homework_runner):
+    default_impl, resolve_impl = homework_runner.default_impl, homework_runner.resolve_impl
 
     assert default_impl() == "solutions"
     assert resolve_impl() == resolve_impl("solutions") == (SOLUTION / "homework.py").resolve()
@@ -179,9 +177,10 @@ def test_impl_resolution(tmp_path):
         resolve_impl(str(tmp_path))
 
 
-def test_step_log_turns_unwritten_and_broken_functions_into_messages(tmp_path):
+def test_step_log_turns_unwritten_and_broken_functions_into_messages(tmp_path, homework_runner):
     from kit.errors import KitError
-    from kit.homework import MISSING, StepLog, load_homework
+
+    MISSING, StepLog, load_homework = homework_runner.MISSING, homework_runner.StepLog, homework_runner.load_homework
 
     (tmp_path / "homework.py").write_text(
         "def dataset_summary(x, y, names):\n    raise NotImplementedError('hint')\n"
@@ -376,3 +375,92 @@ def test_compare_understands_the_homework_folder_and_skips_others(solution_run, 
         [sys.executable, "-m", "kit", "compare", str(tmp_path / "notes")], capture_output=True, text=True, cwd=ROOT
     )
     assert nothing.returncode == 2 and "none of the 1 folder(s) is a run folder" in nothing.stderr
+
+
+# --------------------------------------------------------------------------- by the clock, and --steps (issue 35)
+def test_steps_are_parsed_and_an_unknown_step_lists_the_valid_ones(homework_runner):
+    parse = homework_runner.parse_steps
+    assert parse("5,7") == (5, 7) and parse(" 7 ") == (7,) and parse([7, 5]) == (5, 7)
+    assert parse(None) == parse("") == homework_runner.STEPS == (1, 2, 3, 4, 5, 6, 7)
+    with pytest.raises(ValueError, match=r"Unknown step '8'; valid steps: 1, 2, 3, 4, 5, 6, 7"):
+        parse("5,8")
+    args = homework_runner.build_parser().parse_args(["--steps", "7", "--minutes", "4.5"])
+    assert args.steps == "7" and args.minutes == 4.5
+    presets = homework_runner.HOMEWORK_PRESETS
+    assert presets["quick"].minutes == 15 and presets["smoke"].minutes is None and presets["full"].minutes is None
+
+
+def test_the_homework_shares_its_training_time_and_refuses_a_budget_too_small(homework_runner):
+    from kit.budget import BudgetTooSmall, Costs
+
+    def estimate(smallest: float) -> dict:
+        costs = Costs(step_seconds=0.5, epoch_overhead_seconds=4.0, final_seconds=6.0)
+        return {
+            "model": "net",
+            "costs": costs,
+            "steps_per_epoch": 100,
+            "images_per_second": 256.0,
+            "smallest_budget": smallest,
+        }
+
+    budget = homework_runner.HomeworkBudget(seconds=900.0)
+    for step, smallest in ((5, 30.0), (6, 42.0), (7, 120.0)):
+        budget.estimates[step], budget.shares[step] = estimate(smallest), homework_runner.TRAINING_SHARES[step]
+    assert sum(budget.shares.values()) == pytest.approx(1.0) and budget.shares[7] == max(budget.shares.values())
+    # 4 reports (the functional twin has one) and the twin's evaluation are kept back before step 5
+    kept = 4 * homework_runner.REPORT_SECONDS + homework_runner.TRANSFER_SECONDS
+    left = 900.0 - budget.elapsed() - kept
+    assert budget.for_step(5) == pytest.approx(0.15 * left, abs=0.5)
+    # the smallest budget: step 6 needs 1.3 x 42 s for its 15 %: 364 s of training, rounded up to 0.1 min
+    smallest, step = budget.smallest()
+    assert step == 6 and smallest == pytest.approx(-(-(budget.elapsed() + kept + 1.3 * 42 / 0.15) // 6) * 6)
+    budget.refuse_if_too_small("CPU: test")  # 900 s is enough
+    small = homework_runner.HomeworkBudget(seconds=120.0, estimates=budget.estimates, shares=budget.shares)
+    with pytest.raises(BudgetTooSmall) as refused:
+        small.refuse_if_too_small("CPU: test")
+    message = str(refused.value)
+    assert message.startswith("a time budget of 2.0 min (120 s) is too small for the homework on this machine (CPU:")
+    assert "step 6's network (net) needs 42 s for one epoch" in message and "gets 15% of the training time" in message
+    assert message.endswith(f"run with --minutes {refused.value.smallest_seconds / 60:.1f} or more.")
+
+
+def test_step_seconds_for_the_notebook_follow_the_shares(homework_runner):
+    presets = homework_runner.HOMEWORK_PRESETS
+    seconds = homework_runner.step_seconds(presets["quick"])
+    assert list(seconds) == [5, 6, 7] and sum(seconds.values()) == pytest.approx(15 * 60 * 0.9)
+    assert seconds[7] == pytest.approx(0.7 * 810) and seconds[5] == seconds[6]
+    assert homework_runner.step_seconds(presets["smoke"]) == {}  # smoke trains its epochs
+    assert homework_runner.step_seconds(presets["smoke"], minutes=2, steps=(7,)) == {7: pytest.approx(108)}
+
+
+@pytest.mark.slow
+def test_a_budget_too_small_for_the_homework_is_refused_before_any_training(tmp_path):
+    out = tmp_path / "refused"
+    process = _homework(["--assignment", "fashion_mnist", "--preset", "smoke", "--minutes", "0.2", "--steps", "7"], out)
+    assert process.returncode == 2, process.stdout[-2000:] + process.stderr[-2000:]
+    assert process.stderr.startswith("error: a time budget of 12 s is too small for the homework on this machine")
+    assert "the smallest budget that fits is" in process.stderr and "Traceback" not in process.stderr
+    assert not (out / "best").exists() and not (out / "summary.json").exists()  # nothing trained
+
+
+@pytest.mark.slow
+def test_only_the_steps_asked_run_and_step_7_trains_by_the_clock(tmp_path):
+    out = tmp_path / "step7"
+    process = _homework(["--assignment", "fashion_mnist", "--preset", "smoke", "--minutes", "2", "--steps", "7"], out)
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps_asked"] == [7] and {r["step"] for r in summary["steps"]} == {7}
+    assert [name for name, entry in summary["models"].items() if entry] == ["best"]
+    assert not (out / "cnn_sequential").exists() and not (out / "dataset").exists()
+    budget = summary["budget"]
+    assert budget["seconds"] == 120 and budget["shares"] == {"7": 1.0}
+    best = summary["models"]["best"]["budget"]
+    assert best["epochs"] > 0 and best["images_per_second"] > 0 and best["spent_seconds"] <= best["budget_seconds"]
+    assert best["budget_seconds"] == pytest.approx(budget["given_seconds"]["7"], abs=0.1)
+    config = json.loads((out / "best" / "config.json").read_text())
+    assert config["config"]["time_budget"] == pytest.approx(best["budget_seconds"])
+    assert config["training"]["budget"]["plans"][0]["at"] == "start"
+    report = (out / "report.md").read_text()
+    assert "## Time budget" in report and "| 7 | best |" in report
+    assert "Not run: this run asked for step 7 only (`--steps`)." in report
+    assert list(summary["step_seconds"]) == ["timing", "7", "reports"]

@@ -231,12 +231,10 @@ def test_train_command_takes_a_recipe_and_the_ema_tta_switches():
     assert not _config_from_args(build_parser().parse_args(["train"])).use_ema
 
 
-def test_the_solution_best_config_is_the_homework_quick_recipe():
-    from kit.homework import HOMEWORK_PRESETS, load_homework
-
-    config = load_homework(ROOT / "solutions" / "fashion_mnist" / "homework.py").best_config()
+def test_the_solution_best_config_is_the_homework_quick_recipe(homework_runner):
+    config = homework_runner.load_homework(ROOT / "solutions" / "fashion_mnist" / "homework.py").best_config()
     assert config == recipes.recipe("homework-quick", name="best")
-    assert config.epochs == HOMEWORK_PRESETS["quick"].best_epochs  # the recipe is sized for the quick budget
+    assert config.epochs == homework_runner.HOMEWORK_PRESETS["quick"].best_epochs  # sized for the quick budget
 
 
 def test_make_optimizer_keeps_a_weight_ema_on_request():

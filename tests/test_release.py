@@ -50,7 +50,10 @@ def test_release_has_the_student_repository(released):
         "pyproject.toml",
         ".ci/run",
         "kit/cli.py",
-        "kit/homework.py",
+        "kit/assignments.py",
+        "assignments/fashion_mnist/runner.py",
+        "assignments/fashion_mnist/checks.py",
+        "assignments/fashion_mnist/assignment.yml",
         "tests/conftest.py",
         "datasets/README.md",
     ):
@@ -69,17 +72,20 @@ def test_release_has_no_solutions_hidden_tests_or_data(released):
     assert not (released / "tests" / "grading").exists() and not list((released / "tests").glob("test_grade*.py"))
     assert not any(f.endswith((".gz", ".npz", ".keras", ".pyc")) or "__pycache__" in f for f in files)
     # the visible rubric ships (kit check runs it); the hidden checks do not, nor any of their inputs
-    assert [f for f in files if Path(f).name.startswith("rubric") and not f.startswith("kit/")] == [
-        "assignments/fashion_mnist/rubric.py"
-    ]
+    from kit.assignments import available
     from kit.grading import load_rubric
 
-    hidden = [c for c in load_rubric("fashion_mnist", hidden=True).checks if c.visibility == "hidden"]
-    assert hidden
+    assert sorted(f for f in files if Path(f).name.startswith("rubric") and not f.startswith("kit/")) == [
+        f"assignments/{name}/rubric.py" for name in available()
+    ]
     texts = "\n".join(p.read_text(encoding="utf-8", errors="ignore") for p in released.rglob("*") if p.is_file())
-    for check in hidden:
-        assert check.id not in texts and check.message not in texts, check.id
-        assert f"seed={check.params['seed']}" not in texts
+    for assignment in available():
+        hidden = [c for c in load_rubric(assignment, hidden=True).checks if c.visibility == "hidden"]
+        assert hidden
+        for check in hidden:
+            assert check.id not in texts and check.message not in texts, check.id
+            if "seed" in check.params:
+                assert f"seed={check.params['seed']}" not in texts
     for test in (released / "tests").glob("*.py"):  # a test that needs solutions/ is left out
         text = test.read_text()
         assert "solutions/" not in text and '"solutions"' not in text, test.name
@@ -129,7 +135,10 @@ def test_the_release_is_a_students_repository(released):
 
 
 def test_in_the_release_the_runner_defaults_to_assignments(released):
-    code = "from kit.homework import default_impl, resolve_impl; print(default_impl(), resolve_impl())"
+    code = (
+        "from kit.assignments import get; runner = get('fashion_mnist').load_runner(); "
+        "print(runner.default_impl(), runner.resolve_impl())"
+    )
     process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=released)
     assert process.returncode == 0, process.stderr
     impl, path = process.stdout.split()

@@ -51,11 +51,15 @@ def test_tensorboard_without_the_package_is_refused_before_the_run_folder(tmp_pa
 
 def test_make_run_takes_a_preset():
     process = subprocess.run(["make", "-n", "run", "PRESET=smoke"], capture_output=True, text=True, cwd=ROOT)
-    assert process.returncode == 0 and "-m kit homework --preset smoke --out runs/homework" in process.stdout
+    assert process.returncode == 0 and "-m kit homework --assignment fashion_mnist --preset smoke" in process.stdout
     default = subprocess.run(["make", "-n", "run"], capture_output=True, text=True, cwd=ROOT)
     assert "--preset quick" in default.stdout
+    command = ["make", "-n", "run", "ASSIGNMENT=training_networks"]
+    other = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert "-m kit homework --assignment training_networks" in other.stdout
     check = subprocess.run(["make", "-n", "check", "OUT=r.json"], capture_output=True, text=True, cwd=ROOT)
     assert "-m kit check" in check.stdout and '--out "r.json"' in check.stdout
+    assert "--assignment fashion_mnist" in check.stdout
 
 
 @pytest.mark.parametrize("epochs, ticks", [([1], [1.0]), ([1, 2], [1.0, 2.0])])

@@ -1,4 +1,7 @@
-"""kit.train: configs, presets, optimizers, the smoke run, reproducibility, NaN guard, resume after SIGKILL."""
+"""kit.train: configs, presets, optimizers, the smoke run, reproducibility, NaN guard, resume after SIGKILL, --minutes.
+
+Training to a time budget itself (the steps that fit, the corrections, the refusal) is tested in test_budget.py.
+"""
 
 from __future__ import annotations
 
@@ -83,6 +86,20 @@ def test_unknown_names_list_valid_ones():
             kt.preset("smoke", **overrides)
     with pytest.raises(ValueError, match="Unknown model 'resnet9000'; valid names: .*cnn_mnist"):
         kt.build_model(kt.preset("smoke", model="resnet9000"))
+
+
+def test_minutes_on_the_command_line_are_the_time_budget(capsys):
+    from kit.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["train", "--preset", "smoke", "--minutes", "2.5"])
+    assert kt._config_from_args(args).time_budget == 150 and kt.preset("smoke").time_budget is None
+    with pytest.raises(SystemExit):  # a run lasts its epochs or its minutes, not both
+        parser.parse_args(["train", "--minutes", "1", "--epochs", "3"])
+    assert "not allowed with argument" in capsys.readouterr().err
+    # --epochs on a budgeted config (a recipe, --config) trains those epochs
+    args = parser.parse_args(["train", "--epochs", "3"])
+    assert kt._config_from_args(args, kt.preset("smoke", time_budget=60)).time_budget is None
 
 
 # --------------------------------------------------------------------------- the smoke run
@@ -190,6 +207,20 @@ def test_nan_guard_stops_with_the_lecture_hint_and_leaves_a_valid_folder(tmp_pat
     history = pd.read_csv(out / "history.csv")
     assert list(history["epoch"]) == [1]  # stopped in the first epoch, its row written
     assert keras.config.dtype_policy().name == "float32"
+
+
+@pytest.mark.slow
+def test_a_budget_too_small_is_refused_by_the_command_line_before_training(tmp_path, capsys):
+    from kit.cli import main
+
+    out = tmp_path / "short"
+    status = main(["train", "--model", "cnn_mnist", "--preset", "smoke", "--minutes", "0.05", "--out", str(out)])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: a time budget of 3 s is too small on this machine (") and "Traceback" not in err
+    assert "the smallest budget that fits is" in err and err.strip().endswith("give at least that.")
+    assert not (out / "history.csv").exists()
+    assert json.loads((out / "config.json").read_text())["training"]["stop_reason"] == "budget too small"
 
 
 @pytest.mark.slow

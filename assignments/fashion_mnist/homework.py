@@ -171,8 +171,9 @@ def best_config():
     dropout, label smoothing) and data augmentation (flips, shifts, random erasing/Cutout,
     MixUp). Follow the lecture's recipe: overfit a small sample, find a learning rate
     (`python -m kit lr-find`), then a short coarse search, then train longer. The runner
-    trains this config with the chosen preset's budget (epochs are the preset's) and ranks it
-    against your other networks by macro-F1.
+    trains this config for the preset's budget (`quick`: 70 % of its 15 minutes, the epochs and
+    the learning-rate schedule fitted to them; `smoke` and `full`: the preset's epochs) and
+    ranks it against your other networks by macro-F1.
     """
     from kit.train import TrainConfig
 

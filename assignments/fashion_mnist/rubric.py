@@ -2,11 +2,11 @@
 """The Fashion-MNIST homework's rubric: the visible checks (read by ``kit.grading``).
 
 Each check: ``id`` (stable, used by ``only=`` and tags), ``name`` (shown to the student),
-``kind`` (which grader routine, see ``kit.grading.rubric.KINDS``), ``points``, ``visibility``
+``kind`` (a kind of ``kit.grading.kinds`` or of ``checks.py`` beside this file), ``points``, ``visibility``
 (Gradescope: visible / after_due_date; hidden checks live in ``rubric_hidden.py``, which is
 never released), ``timeout`` (wall seconds per child process), ``message`` (what the check is
 about, student-facing) and ``params`` (inputs and expectations). Inputs are generated from these
-seeds by ``kit.grading.judges``; expected answers are computed there (numpy / scikit-learn),
+seeds by the check kinds (``checks.py``); expected answers are computed there (numpy / scikit-learn),
 never stored. This file ships with the student release (``assignments/fashion_mnist/``), so
 that ``python -m kit check`` runs exactly these checks.
 """
@@ -122,6 +122,10 @@ CHECKS = [
         timeout=180,
         message="model.keras: 28x28x1 images -> 10 probabilities, scored by macro-F1 on the 10,000 test images "
         "(a valid model that outputs probabilities gets 5 points; thresholds 0.88 / 0.90 / 0.92 / 0.93).",
-        params=dict(thresholds=[(0.0, 5), (0.88, 10), (0.90, 15), (0.92, 20), (0.93, 25)], max_mb=200),
+        params=dict(
+            dataset="fashion_mnist",
+            thresholds=[(0.0, 5), (0.88, 10), (0.90, 15), (0.92, 20), (0.93, 25)],
+            max_mb=200,
+        ),
     ),
 ]

@@ -1,15 +1,17 @@
-"""The autograder and the checks it shares with the student's self-check.
+"""The autograder and the checks it shares with the student's self-check; it knows no assignment.
 
-A teaching assistant finds each part by its file name:
+A teaching assistant finds each part by its file name (docs/authoring.md: how to add an assignment):
 
+- ``kinds.py``: check kinds (inputs -> the student's call -> inspection -> judge), the generic ones
+  (``function``, ``model_builder``, ``model``); an assignment adds its own in its ``checks.py``;
 - ``rubric.py``: the rubric as data (``Check``, ``Rubric``, ``load_rubric``); visible checks in
   ``rubric.py`` of the assignment, hidden ones in the instructor-only ``rubric_hidden.py``;
-- ``judges.py``: the reference answers (inputs for each check, and judges of an answer);
+- ``judges.py``: ``Verdict``, ``CheckFailed`` and the judge of a submitted model's predictions;
 - ``model_graph.py``: reading Keras model graphs (layer tokens, branches);
-- ``sandbox.py``: the limited child process student code runs in; ``worker.py``: that child;
-- ``grader.py``: ``grade(submission) -> results``; ``command.py``: ``python -m kit grade`` (one, a class, the package);
+- ``sandbox.py``: the limited child processes student code runs in; ``worker.py``: that child;
+- ``grader.py``: ``grade(submission, assignment=...) -> results``; ``command.py``: ``python -m kit grade``;
 - ``gradescope.py``: results.json and the autograder zip (``templates/setup.sh``, ``templates/run_autograder``);
-- ``classroom.py``: a folder of submissions at once (``python -m kit grade --class``).
+- ``classroom.py``: a class of submissions at once.
 
 Names are imported on first use, so that the sandboxed worker imports only what it needs.
 """
@@ -26,15 +28,9 @@ _EXPORTS = {
     "load_rubric": "kit.grading.rubric",
     "Verdict": "kit.grading.judges",
     "CheckFailed": "kit.grading.judges",
-    "judge_dataset_summary": "kit.grading.judges",
-    "judge_confusion_matrix": "kit.grading.judges",
-    "judge_f1_scores": "kit.grading.judges",
-    "judge_best_config": "kit.grading.judges",
-    "judge_cnn": "kit.grading.judges",
-    "judge_weight_transfer": "kit.grading.judges",
-    "judge_inception_module": "kit.grading.judges",
-    "judge_inception_cnn": "kit.grading.judges",
     "judge_model": "kit.grading.judges",
+    "Kind": "kit.grading.kinds",
+    "judge_in_process": "kit.grading.kinds",
     "write_results": "kit.grading.gradescope",
     "write_package": "kit.grading.gradescope",
     "grade_class": "kit.grading.classroom",

@@ -1,5 +1,7 @@
-"""``python -m kit grade``: one submission (kit.grading.grader), a class (kit.grading.classroom) or the package.
+"""``python -m kit grade`` (one submission, or the package) and ``python -m kit class`` (a whole class).
 
+``kit class grade`` is kit.grading.classroom, ``kit class similarity`` kit.grading.similarity;
+``kit grade --class SOURCE --out DIR`` is kept as another name for ``kit class grade``.
 The command sits above the modules it dispatches to, so that none of them imports another's user.
 """
 
@@ -7,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kit import assignments
 from kit.errors import GradingError
-from kit.grading.classroom import grade_class, results_dir
 from kit.grading.grader import grade
 from kit.grading.gradescope import failure_results, write_package, write_results
 
@@ -26,29 +28,99 @@ def command(args) -> int:
         raise GradingError(
             "Pass a submission folder (python -m kit grade SUBMISSION_DIR --out results.json) or --package OUT.zip."
         )
+    assignment = assignments.get(args.assignment)  # a wrong name is the command's mistake: one sentence, no file
     submission = Path(args.submission)
     if not submission.is_dir():
         raise GradingError(
-            f"Submission folder {submission} does not exist or is not a folder; pass the folder holding homework.py "
-            "(no results.json was written)."
+            f"Submission folder {submission} does not exist or is not a folder; pass the folder holding "
+            f"{assignment.entry} (no results.json was written)."
         )
     try:
-        grade(submission, assignment=args.assignment, hidden=args.hidden, out=args.out)
+        grade(submission, assignment=assignment, hidden=args.hidden, out=args.out)
     except Exception as error:  # noqa: BLE001 - always leave a valid results.json behind
-        write_results(failure_results(str(error)), args.out)
+        write_results(failure_results(str(error), assignment.leaderboard), args.out)
         raise GradingError(f"grading failed ({error}); wrote a 0-point results.json to {args.out}.") from None
     return 0
 
 
 def _command_class(args) -> int:
-    """``python -m kit grade --class FOLDER --jobs N --out grades.csv``."""
+    """``python -m kit grade --class SOURCE --out DIR``: the older name of ``kit class grade``.
+
+    An ``--out`` ending in .csv (its older form) puts the class folder beside it, named after it
+    (``grades.csv`` -> ``grades/``), and copies ``grades.csv`` to the path asked for.
+    """
     if args.submission:
-        raise GradingError("Pass either a submission folder or --class FOLDER, not both.")
-    out = args.out or "grades.csv"
-    table = grade_class(args.class_folder, out, jobs=args.jobs, assignment=args.assignment, hidden=args.hidden)
-    failed = table[table["error"].astype(str).str.len() > 0]
-    print(f"wrote {out} ({len(table)} students) and {results_dir(out)}/<student>/results.json")
-    if len(failed):
-        names = ", ".join(failed["student"].astype(str).head(10))
-        raise GradingError(f"{len(failed)} submission(s) could not be graded ({names}): see the error column of {out}.")
+        raise GradingError("Pass either a submission folder or --class SOURCE, not both.")
+    out = Path(args.out or "grades")
+    csv_copy = out if out.suffix.lower() == ".csv" else None
+    if csv_copy is not None:
+        out = out.with_suffix("")
+    code = _grade_class(args.class_folder, out, args)
+    if csv_copy is not None and (out / "grades.csv").is_file():
+        csv_copy.write_bytes((out / "grades.csv").read_bytes())
+        print(f"copied {out / 'grades.csv'} to {csv_copy}")
+    return code
+
+
+def command_class(args) -> int:
+    """``python -m kit class grade|similarity SOURCE --out DIR``."""
+    if args.class_command == "similarity":
+        return _similarity(args)
+    return _grade_class(args.source, Path(args.out), args)
+
+
+def _grade_class(source, out: Path, args) -> int:
+    from kit.grading.classroom import grade_class
+
+    result = grade_class(
+        source,
+        out,
+        assignment=args.assignment,
+        jobs=args.jobs,
+        hidden=args.hidden,
+        students=getattr(args, "only", None),
+        checks=getattr(args, "checks", None),
+        force=getattr(args, "force", False),
+        similarity=not getattr(args, "no_similarity", False),
+    )
+    table = result.table
+    print(
+        f"graded {len(result.graded)} student(s), kept {len(result.kept)} unchanged; wrote {out}/grades.csv "
+        f"({len(table)} students), {out}/report.md and {out}/results/<student>/results.json"
+    )
+    for path in result.written:
+        if path.name in ("canvas.csv", "moodle.csv", "similarity.html"):
+            print(f"wrote {path}")
+    for problem in result.problems:
+        print(f"note: {problem}")
+    stuck = {**result.faults, **{k: v for k, v in result.not_graded.items() if "not graded yet" not in v}}
+    if stuck:
+        names = ", ".join(sorted(stuck)[:10]) + (", ..." if len(stuck) > 10 else "")
+        raise GradingError(
+            f"{len(stuck)} student(s) could not be graded ({names}): see the error column of {out}/grades.csv; "
+            "run the same command again to retry them."
+        )
+    return 0
+
+
+def _similarity(args) -> int:
+    from kit.assignments import get
+    from kit.grading.similarity import compare_class, released_stub, write_similarity
+    from kit.grading.submissions import open_class
+
+    task = get(args.assignment)
+    extra = [Path(p) for p in (args.boilerplate or [])]
+    missing = [str(p) for p in extra if not p.is_file()]
+    if missing:
+        raise GradingError(f"Boilerplate file(s) {', '.join(missing)} do not exist; pass files of code handed out.")
+    extra = [p.read_text(encoding="utf-8", errors="replace") for p in extra]
+    with open_class(args.source, entry=task.entry) as klass:
+        found = compare_class(klass, task.files, [*released_stub(task), *extra])
+        page = write_similarity(found, args.out, title=task.name)
+    for problem in [*klass.problems, *found.problems]:
+        print(f"note: {problem}")
+    print(
+        f"compared {len(found.pairs)} pairs; {len(found.flagged)} at or above the thresholds; "
+        f"wrote {page} and {Path(args.out) / 'similarity.csv'}"
+    )
     return 0

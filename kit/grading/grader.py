@@ -14,37 +14,35 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import sys
 import tempfile
 import time
 import traceback
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from kit.assignments import Assignment
 from kit.errors import GradingError
-from kit.grading import judges
-from kit.grading.gradescope import write_results
+from kit.grading.gradescope import empty_leaderboard, write_results
 from kit.grading.judges import CheckFailed, Verdict
-from kit.grading.rubric import KINDS, Check, Rubric, load_rubric
+from kit.grading.kinds import Kind
+from kit.grading.rubric import Check, Rubric, load_rubric
 from kit.grading.sandbox import (
     GraderFault,
     Limits,
     Sandbox,
+    Task,
     container_memory_mb,
     copy_from_child,
     fit_to_memory,
     inspect_zip,
     own_memory_mb,
 )
-
-ALLOWED_FILES = ("homework.py", "model.keras", "report.md")
-
 
 # ------------------------------------------------------------------ outcome of one check
 
@@ -70,40 +68,174 @@ def _outcome(check: Check, verdict: Verdict, student_output: str = "") -> Outcom
 
 
 @dataclass
-class Context:
-    """What a check runner needs: the sandbox, its slot, the submission and the grader's limits."""
+class Plan:
+    """One check on its way through the grader: inputs -> the student's child -> the trusted child -> judge."""
+
+    check: Check
+    kind: Kind
+    inputs: dict = field(default_factory=dict)
+    answer: dict = field(default_factory=dict)
+    outcome: Outcome | None = None  # set once the check has ended (early on a failure)
+    output: str = ""  # the student child's captured output (visible checks show it on failure)
+    seconds: float = 0.0
+
+
+@dataclass
+class Files:
+    """The submission's files as the grader sees them (``Kind.submitted``): refused here before any child opens them."""
+
+    submission: Path
+
+    def model(self, params: dict) -> Path:
+        """The submission's model file (size, zip, no HDF5, no Lambda layer checked); ``CheckFailed`` otherwise."""
+        name = params.get("file", "model.keras")
+        path = self.submission / name
+        if not path.exists():
+            others = sorted(
+                q.name for q in self.submission.iterdir() if q.suffix.lower() in (".h5", ".hdf5", ".keras", ".pb")
+            )
+            if any(other.lower().endswith((".h5", ".hdf5")) for other in others):
+                raise CheckFailed(
+                    f"found an .h5 model: only the Keras 3 format is accepted; save with model.save('{name}')."
+                )
+            raise CheckFailed(f"no {name} in the submission (save your best model with model.save('{name}')).")
+        if path.is_symlink() or not path.is_file():
+            raise CheckFailed(f"{name} must be a regular file.")
+        size = path.stat().st_size
+        if size > params.get("max_mb", 200) << 20:
+            raise CheckFailed(f"{name} is {size >> 20} MB; at most {params.get('max_mb', 200)} MB is accepted.")
+        with open(path, "rb") as handle:
+            if handle.read(8).startswith(b"\x89HDF"):
+                raise CheckFailed(f"{name} is an HDF5 (.h5) file renamed: save with model.save('{name}').")
+        try:
+            inspect_zip(path, max_total_bytes=params.get("max_unzipped_mb", 400) << 20, max_ratio=100.0)
+        except GradingError as error:
+            raise CheckFailed(f"{name} was refused: {error}") from None
+        problem = _model_config_problem(path)
+        if problem:
+            raise CheckFailed(problem)
+        return path
+
+
+@dataclass
+class Slot:
+    """One of the grader's concurrent lanes: its checks run in batch children of its own uid (``Sandbox.run_batch``)."""
 
     sandbox: Sandbox
-    slot: int
+    number: int
     submission: Path
     limits: Limits
-    data_dir: str | None
+    rubric: Rubric
+    checks_files: list[str]  # the assignment's checks files, relative to the sandbox's private lib
     isolation: list = field(default_factory=list)
+    load_errors: list = field(default_factory=list)  # the entry file did not import: why
 
-    def child(self, check: Check, request: dict, *, files: dict | None = None, arrays: dict | None = None):
-        limits = Limits(**{**self.limits.__dict__, "wall_seconds": check.timeout})
-        result = self.sandbox.run(request, files=files or {}, arrays=arrays, limits=limits, slot=self.slot)
-        if result.fault:  # not the student's doing: once more, then it is the grader's fault
-            result = self.sandbox.run(request, files=files or {}, arrays=arrays, limits=limits, slot=self.slot)
-            if result.fault:
-                raise GraderFault(f"{result.fault} (check {check.id!r}, twice); the submission was not graded.")
+    def grade(self, plans: list[Plan], has_entry: bool) -> None:
+        """Every plan of this lane to its outcome: the student's calls (visible, then hidden), inspections, judges."""
+        entry = self.rubric.assignment.entry
+        for plan in plans:
+            self._guard(plan, lambda plan=plan: self._prepare(plan, has_entry))
+        for visibility in ("visible", "hidden"):  # apart: a visible check never shares a child with a hidden one
+            todo = [
+                p
+                for p in plans
+                if p.outcome is None
+                and p.kind.needs_entry
+                and (p.check.visibility == "hidden") == (visibility == "hidden")
+            ]
+            tasks = [
+                Task({"kind": p.check.kind, "params": p.check.params}, p.inputs, {}, p.check.timeout) for p in todo
+            ]
+            request = {"side": "student", "entry": entry, "checks": self.checks_files}
+            self._run(todo, tasks, request, {entry: self.submission / entry}, self._take_student)
+        todo = [p for p in plans if p.outcome is None and p.kind.needs_inspection(p.answer)]
+        tasks = [self._inspection(p) for p in todo]
+        self._run(todo, tasks, {"side": "trusted", "checks": self.checks_files}, {}, self._take_inspection)
+        for plan in plans:
+            if plan.outcome is None:
+                self._guard(plan, lambda plan=plan: self._judge(plan))
+
+    def _prepare(self, plan: Plan, has_entry: bool) -> None:
+        if plan.kind.needs_entry and not has_entry:
+            entry = self.rubric.assignment.entry
+            raise CheckFailed(f"No {entry} in the submission (upload {entry} itself, not a folder or zip).")
+        plan.inputs = plan.kind.inputs(plan.check.params)
+        if not plan.kind.needs_entry:
+            plan.answer = dict(plan.kind.submitted(Files(self.submission), plan.check.params))
+
+    def _inspection(self, plan: Plan) -> Task:
+        models = {name: path for name, path in plan.answer.items() if isinstance(path, Path)}
+        arrays = {f"input.{k}": v for k, v in plan.inputs.items()}
+        arrays.update({f"answer.{k}": v for k, v in plan.answer.items() if isinstance(v, np.ndarray)})
+        data = {k: v for k, v in plan.answer.items() if k not in models and not isinstance(v, np.ndarray)}
+        request = {"kind": plan.check.kind, "params": plan.check.params, "models": list(models), "answer": data}
+        return Task(request, arrays, models, plan.check.timeout)
+
+    def _run(self, plans: list[Plan], tasks: list[Task], request: dict, files: dict, take) -> None:
+        if not plans:
+            return
+        results = self.sandbox.run_batch(tasks, request=request, files=files, limits=self.limits, slot=self.number)
+        for plan, result in zip(plans, results, strict=True):
+            plan.seconds += result.wall_seconds
+            if result.load_error and result.load_error not in self.load_errors:
+                self.load_errors.append(result.load_error)
+            self._guard(plan, lambda plan=plan, result=result: take(plan, result))
+
+    def _checked(self, result) -> str:
+        """The child's captured output; ``CheckFailed`` where it gave no answer or an error."""
         self.isolation.append(result.isolation)
         output = _student_output(result)
         if result.record is None:
             raise CheckFailed(f"Your code gave no answer: {result.problem}.", output)
         if not result.record.get("ok"):
             raise CheckFailed(str(result.record.get("error") or "the check failed")[:4000], output)
-        return result, output
+        return output
 
-    def student(self, check: Check, request: dict, arrays: dict | None = None):
-        """Run one student function (only ``homework.py`` is copied in)."""
-        return self.child(
-            check, {**request, "side": "student"}, files={"homework.py": self.submission / "homework.py"}, arrays=arrays
-        )
+    def _take_student(self, plan: Plan, result) -> None:
+        plan.output = self._checked(result)
+        plan.answer = {**(result.record.get("data", {}).get("answer") or {}), **result.arrays}
+        for name in result.record.get("data", {}).get("models") or []:
+            plan.answer[str(name)] = self._fetch_model(result, str(name))
 
-    def trusted(self, check: Check, request: dict, models: dict[str, Path], arrays: dict | None = None):
-        """Open model files with Keras' safe mode in a child that has no student code."""
-        return self.child(check, {**request, "side": "trusted", "models": list(models)}, files=models, arrays=arrays)
+    def _take_inspection(self, plan: Plan, result) -> None:
+        record = result.record or {}
+        if not record.get("ok") and (record.get("data") or {}).get("grader_error"):
+            raise GradingError(f"its trusted step failed: {record.get('error')}")  # e.g. a reference's bug
+        self._checked(result)
+        plan.answer = {**plan.answer, **(result.record.get("data", {}).get("answer") or {}), **result.arrays}
+
+    def _judge(self, plan: Plan) -> None:
+        verdict = plan.kind.judge(plan.answer, plan.inputs, plan.check.params)
+        plan.outcome = _outcome(plan.check, verdict, plan.output)
+
+    def _fetch_model(self, result, name: str) -> Path:
+        """A model file the student child saved in its task folder, copied out and zip-inspected."""
+        folder = result.folder
+        destination = Path(tempfile.mkdtemp(dir=folder.parent.parent)) / name
+        try:
+            copy_from_child(folder, name, destination, max_bytes=64 << 20)
+            inspect_zip(destination, max_total_bytes=128 << 20)
+        except GradingError as error:
+            raise CheckFailed(f"the model could not be saved and read back: {error}") from None
+        return destination
+
+    @staticmethod
+    def _guard(plan: Plan, step) -> None:
+        """Run one step of a check; what goes wrong ends that check only (a grader fault ends the grading)."""
+        try:
+            step()
+        except CheckFailed as failure:
+            plan.outcome = _fail(str(failure), failure.student_output or plan.output)
+        except GraderFault:
+            raise
+        except GradingError as error:
+            plan.outcome = _fail(f"The grader could not run this check ({error}); please tell the course staff.")
+        except Exception as error:  # noqa: BLE001 - a grader bug must not cost the other checks
+            traceback.print_exc()
+            kind = type(error).__name__
+            plan.outcome = _fail(
+                f"The grader hit an internal error on this check ({kind}); please tell the course staff."
+            )
 
 
 def _student_output(result) -> str:
@@ -115,156 +247,19 @@ def _student_output(result) -> str:
     return "\n".join(parts)
 
 
-# ------------------------------------------------------------------ check kinds: inputs -> child -> judge
-
-
-def check_dataset_summary(check: Check, ctx: Context) -> Outcome:
-    inputs = judges.summary_inputs(check.params)
-    request = {"action": "dataset_summary", "class_names": judges.class_names(check.params)}
-    result, output = ctx.student(check, request, inputs)
-    data = result.record.get("data", {})
-    answer = {"index": data.get("index"), "columns": data.get("columns"), **result.arrays}
-    return _outcome(check, judges.judge_dataset_summary(answer, inputs, check.params), output)
-
-
-def check_confusion_matrix(check: Check, ctx: Context) -> Outcome:
-    inputs = judges.label_inputs(check.params)
-    request = {"action": "confusion_matrix", "num_classes": int(check.params["num_classes"])}
-    result, output = ctx.student(check, request, inputs)
-    return _outcome(check, judges.judge_confusion_matrix(result.arrays.get("cm"), inputs, check.params), output)
-
-
-def check_f1_scores(check: Check, ctx: Context) -> Outcome:
-    inputs = judges.f1_inputs(check.params)
-    result, output = ctx.student(check, {"action": "f1_scores"}, inputs)
-    answer = (result.arrays.get("per_class"), result.arrays.get("macro"))
-    return _outcome(check, judges.judge_f1_scores(answer, inputs, check.params), output)
-
-
-def check_best_config(check: Check, ctx: Context) -> Outcome:
-    """The student's child returns ``best_config().to_dict()``; a trusted child judges it with kit.train.
-
-    Judging in a child keeps TensorFlow out of the grader's own process (~300 MB less beside the
-    children, which matters under a 1.5 GB container).
-    """
-    result, output = ctx.student(check, {"action": "best_config"})
-    config = result.record.get("data", {}).get("config")
-    judged, _ = ctx.trusted(check, {"action": "best_config", "config": config}, models={})
-    return _outcome(check, judges.Verdict(**judged.record["data"]["verdict"]), output)
-
-
-# --- models built by student code, inspected by a trusted child
-
-
-def _build_and_describe(
-    check: Check,
-    ctx: Context,
-    builds: list[tuple[str, str]],
-    *,
-    action: str = "build_model",
-    extra: dict | None = None,
-    trusted: dict | None = None,
-    arrays: dict | None = None,
-):
-    """Child A (student) builds and saves models; child B (trusted) loads them with safe mode."""
-    p = check.params
-    models = {}
-    for function, save_as in builds:
-        request = {
-            "action": action,
-            "function": function,
-            "save_as": save_as,
-            "input_shape": list(p.get("input_shape", (28, 28, 1))),
-            "num_classes": p.get("num_classes", 10),
-            **(extra or {}),
-        }
-        ctx.student(check, request)
-        models[save_as] = _fetch_model(ctx, save_as)
-    request = {
-        "action": "describe",
-        "input_shape": list(p.get("input_shape", (28, 28, 1))),
-        "num_classes": p.get("num_classes", 10),
-        **(trusted or {}),
-    }
-    result, _ = ctx.trusted(check, request, models, arrays)
-    return result
-
-
-def _fetch_model(ctx: Context, name: str) -> Path:
-    """The model file the last student child saved, copied out and zip-inspected."""
-    work = ctx.sandbox.last_work(ctx.slot)
-    destination = Path(tempfile.mkdtemp(dir=work.parent.parent)) / name
-    try:
-        copy_from_child(work, name, destination, max_bytes=64 << 20)
-        inspect_zip(destination, max_total_bytes=128 << 20)
-    except GradingError as error:
-        raise CheckFailed(f"the model could not be saved and read back: {error}") from None
-    return destination
-
-
-def check_cnn(check: Check, ctx: Context) -> Outcome:
-    p = check.params
-    x = judges.probe_images(p)
-    result = _build_and_describe(
-        check, ctx, [(p["function"], "model.keras")], trusted={"reference_cnn": True}, arrays={"x": x}
-    )
-    description = result.record["data"].get("model.keras") or {}
-    verdict = judges.judge_cnn(description, result.arrays.get("out0"), result.arrays.get("ref0"), p)
-    return _outcome(check, verdict)
-
-
-def check_weight_transfer(check: Check, ctx: Context) -> Outcome:
-    p = check.params
-    builds = [("build_cnn_sequential", "sequential.keras"), ("build_cnn_functional", "functional.keras")]
-    request = {
-        "action": "build_model",
-        "builds": builds,
-        "input_shape": list(p.get("input_shape", (28, 28, 1))),
-        "num_classes": 10,
-    }
-    ctx.student(check, request)  # one child builds both: the check needs both anyway
-    models = {name: _fetch_model(ctx, name) for _, name in builds}
-    result, _ = ctx.trusted(check, {"action": "transfer"}, models, {"x": judges.probe_images(p)})
-    return _outcome(check, judges.judge_weight_transfer(result.arrays.get("source"), result.arrays.get("target"), p))
-
-
-def check_inception_module(check: Check, ctx: Context) -> Outcome:
-    p = check.params
-    result = _build_and_describe(
-        check,
-        ctx,
-        [("inception_module", "module.keras")],
-        action="inception_module",
-        extra={"kwargs": dict(p.get("kwargs", {}))},
-        arrays={"x": judges.module_inputs(p)},
-    )
-    description = result.record["data"].get("module.keras") or {}
-    return _outcome(check, judges.judge_inception_module(description, result.arrays.get("out0"), p))
-
-
-def check_inception_cnn(check: Check, ctx: Context) -> Outcome:
-    p = check.params
-    result = _build_and_describe(check, ctx, [(p["function"], "model.keras")], arrays={"x": judges.probe_images(p)})
-    description = result.record["data"].get("model.keras") or {}
-    return _outcome(check, judges.judge_inception_cnn(description, result.arrays.get("out0"), p))
-
-
-# --- the submitted model
-
-
 def _model_config_problem(path: Path) -> str | None:
     """Look into ``config.json`` inside the .keras zip (plain JSON) for layers the grader refuses."""
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
         if "config.json" not in names:
-            return "model.keras has no config.json: save it with model.save('model.keras') (Keras 3)."
+            return f"{path.name} has no config.json: save it with model.save('{path.name}') (Keras 3)."
         info = archive.getinfo("config.json")
         if info.file_size > 16 << 20:
-            return "model.keras's config.json is larger than 16 MB."
+            return f"{path.name}'s config.json is larger than 16 MB."
         try:
             config = json.loads(archive.read("config.json").decode("utf-8"))
         except (ValueError, RecursionError, UnicodeDecodeError):
-            return "model.keras's config.json is not valid JSON."
+            return f"{path.name}'s config.json is not valid JSON."
 
     def classes(value):
         if isinstance(value, dict):
@@ -279,7 +274,7 @@ def _model_config_problem(path: Path) -> str | None:
     try:
         found = set(classes(config))
     except RecursionError:
-        return "model.keras's config.json is nested too deeply."
+        return f"{path.name}'s config.json is nested too deeply."
     if "Lambda" in found:
         return (
             "the model contains a Lambda layer (arbitrary Python code), which the grader refuses to load; "
@@ -288,77 +283,18 @@ def _model_config_problem(path: Path) -> str | None:
     return None
 
 
-def check_model(check: Check, ctx: Context) -> Outcome:
-    p = check.params
-    submission = ctx.submission
-    path = submission / "model.keras"
-    if not path.exists():
-        others = sorted(q.name for q in submission.iterdir() if q.suffix.lower() in (".h5", ".hdf5", ".keras", ".pb"))
-        if any(name.lower().endswith((".h5", ".hdf5")) for name in others):
-            raise CheckFailed(
-                "found an .h5 model: only the Keras 3 format is accepted; save with model.save('model.keras')."
-            )
-        raise CheckFailed("no model.keras in the submission (save your best model with model.save('model.keras')).")
-    if path.is_symlink() or not path.is_file():
-        raise CheckFailed("model.keras must be a regular file.")
-    size = path.stat().st_size
-    if size > p.get("max_mb", 200) << 20:
-        raise CheckFailed(f"model.keras is {size >> 20} MB; at most {p.get('max_mb', 200)} MB is accepted.")
-    with open(path, "rb") as handle:
-        if handle.read(8).startswith(b"\x89HDF"):
-            raise CheckFailed("model.keras is an HDF5 (.h5) file renamed: save with model.save('model.keras').")
-    try:
-        inspect_zip(path, max_total_bytes=p.get("max_unzipped_mb", 400) << 20, max_ratio=100.0)
-    except GradingError as error:
-        raise CheckFailed(f"model.keras was refused: {error}") from None
-    problem = _model_config_problem(path)
-    if problem:
-        raise CheckFailed(problem)
-    from kit.data import load_fashion_mnist
-
-    data = load_fashion_mnist(ctx.data_dir, normalize=False)
-    result, _ = ctx.trusted(check, {"action": "evaluate_model"}, {"model.keras": path}, {"x": data.x_test})
-    description = result.record["data"].get("model.keras") or {}
-    verdict = judges.judge_model(
-        result.arrays.get("probabilities"), np.asarray(data.y_test), {**p, "max_points": check.points}, description
-    )
-    return _outcome(check, verdict)
-
-
-CHECK_KINDS: dict[str, Callable[[Check, Context], Outcome]] = {
-    "dataset_summary": check_dataset_summary,
-    "confusion_matrix": check_confusion_matrix,
-    "f1_scores": check_f1_scores,
-    "best_config": check_best_config,
-    "cnn": check_cnn,
-    "weight_transfer": check_weight_transfer,
-    "inception_module": check_inception_module,
-    "inception_cnn": check_inception_cnn,
-    "model": check_model,
-}
-assert set(CHECK_KINDS) == set(KINDS), "kit.grading.rubric.KINDS and CHECK_KINDS disagree"
-
-
 # ------------------------------------------------------------------ grading a submission
 
 
-def _run_one(check: Check, ctx: Context) -> Outcome:
-    started = time.monotonic()
-    try:
-        outcome = CHECK_KINDS[check.kind](check, ctx)
-    except CheckFailed as failure:
-        outcome = _fail(str(failure), failure.student_output)
-    except GraderFault:
-        raise
-    except GradingError as error:
-        outcome = _fail(f"The grader could not run this check ({error}); please tell the course staff.")
-    except Exception as error:  # noqa: BLE001 - a grader bug must not cost the other checks
-        traceback.print_exc()
-        outcome = _fail(
-            f"The grader hit an internal error on this check ({type(error).__name__}); please tell the course staff."
-        )
-    outcome.seconds = time.monotonic() - started
-    return outcome
+def _lanes(plans: list[Plan], count: int) -> list[list[Plan]]:
+    """The checks split among ``count`` lanes, longest first to the least loaded (they finish together)."""
+    lanes: list[list[Plan]] = [[] for _ in range(count)]
+    loads = [0.0] * count
+    for plan in sorted(plans, key=lambda p: -p.check.timeout):
+        lane = loads.index(min(loads))
+        lanes[lane].append(plan)
+        loads[lane] += plan.check.timeout
+    return lanes
 
 
 def _test_entry(number: int, check: Check, outcome: Outcome) -> dict:
@@ -388,7 +324,7 @@ def _test_entry(number: int, check: Check, outcome: Outcome) -> dict:
 def grade(
     submission: str | os.PathLike,
     *,
-    assignment: str = "fashion_mnist",
+    assignment: str | Assignment | None = None,
     hidden: bool = False,
     only: Iterable[str] | None = None,
     out: str | os.PathLike | None = None,
@@ -408,11 +344,12 @@ def grade(
     started = time.monotonic()
     submission = Path(submission).resolve()
     if not submission.is_dir():
-        raise GradingError(f"Submission folder {submission} does not exist; pass the folder holding homework.py.")
+        raise GradingError(f"Submission folder {submission} does not exist; pass the folder holding your files.")
     rubric = load_rubric(assignment)  # hidden ones too where present: `only` may name them
+    entry = rubric.assignment.entry
     if hidden and not rubric.has_hidden:
         raise GradingError(
-            f"The hidden checks were asked for, but solutions/{assignment}/rubric_hidden.py is missing "
+            f"The hidden checks were asked for, but solutions/{rubric.assignment.name}/rubric_hidden.py is missing "
             "(grade from the instructor repository, or leave out --hidden)."
         )
     checks = [c for c in rubric.checks if hidden or c.visibility != "hidden"]
@@ -425,10 +362,8 @@ def grade(
             )
         checks = [c for c in checks if c.id in only]
     checks = [c.scaled(timeout_scale) for c in checks]
-    notes = _submission_notes(submission)
-    outcomes: dict[str, Outcome] = {}
-    has_homework = (submission / "homework.py").is_file() and not (submission / "homework.py").is_symlink()
-    isolation: list = []
+    notes = _submission_notes(submission, rubric.assignment.files)
+    has_entry = (submission / entry).is_file() and not (submission / entry).is_symlink()
     container_mb = container_memory_mb()
     limits, workers = fit_to_memory(
         Limits(**rubric.limits),
@@ -442,40 +377,30 @@ def grade(
             f"memory limit {container_mb} MB: {workers} child(ren) at a time, each limited to {limits.memory_mb} MB",
             file=sys.stderr,
         )
-    slots: queue.Queue = queue.Queue()
-    for slot in range(workers):
-        slots.put(slot)
-
-    with Sandbox(hide=rubric.hide, slots=workers, **(sandbox_options or {})) as box:
-
-        def run(check: Check) -> tuple[str, Outcome]:
-            if check.kind != "model" and not has_homework:
-                return check.id, _fail(
-                    "No homework.py in the submission (upload homework.py itself, not a folder or zip)."
-                )
-            slot = slots.get()
-            try:
-                ctx = Context(box, slot, submission, limits, data_dir, isolation)
-                return check.id, _run_one(check, ctx)
-            finally:
-                slots.put(slot)
-
-        # the slowest checks first, so that two workers finish together
-        order = sorted(checks, key=lambda c: -c.timeout)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for check_id, outcome in pool.map(run, order):
-                outcomes[check_id] = outcome
+    modules = {f"kit_assignment/{path.name}": path for path in rubric.checks_files}
+    plans = [Plan(check, rubric.kind(check)) for check in checks]
+    with Sandbox(hide=rubric.hide, slots=workers, modules=modules, **(sandbox_options or {})) as box:
+        slots = [Slot(box, number, submission, limits, rubric, list(modules)) for number in range(workers)]
+        lanes = _lanes(plans, len(slots))
+        with ThreadPoolExecutor(max_workers=len(slots)) as pool:
+            list(pool.map(lambda pair: pair[0].grade(pair[1], has_entry), zip(slots, lanes, strict=True)))
+    outcomes = {plan.check.id: plan.outcome for plan in plans}
+    for plan in plans:
+        plan.outcome.seconds = plan.seconds
+    isolation = [entry for slot in slots for entry in slot.isolation]
+    load_errors = [error for slot in slots for error in slot.load_errors]
+    top = [f"{entry} did not load:\n{load_errors[0].rstrip()}"] if load_errors else []  # once; each check: one line
 
     tests = [_test_entry(number, check, outcomes[check.id]) for number, check in enumerate(checks, start=1)]
     results = {
         "score": round(sum(t["score"] for t in tests), 4),
         "execution_time": round(time.monotonic() - started, 2),
-        "output": _summary_output(tests, notes),
+        "output": "\n".join([*top, _summary_output(tests, notes)]),
         "output_format": "text",
         "stdout_visibility": "hidden",
         "tests": tests,
         "leaderboard": [outcomes[c.id].leaderboard for c in checks if outcomes[c.id].leaderboard]
-        or [{"name": "macro-F1", "value": 0.0, "order": "desc"}],
+        or empty_leaderboard(rubric.assignment.leaderboard),
     }
     if not quiet:
         print(summary_table(results))
@@ -485,10 +410,10 @@ def grade(
     return results
 
 
-def _submission_notes(submission: Path) -> list[str]:
-    ignored = sorted(p.name for p in submission.iterdir() if p.name not in ALLOWED_FILES) if submission.is_dir() else []
+def _submission_notes(submission: Path, allowed: tuple[str, ...]) -> list[str]:
+    ignored = sorted(p.name for p in submission.iterdir() if p.name not in allowed) if submission.is_dir() else []
     if ignored:
-        return [f"Ignored (only {', '.join(ALLOWED_FILES)} are graded): {', '.join(ignored[:20])}."]
+        return [f"Ignored (only {', '.join(allowed)} are graded): {', '.join(ignored[:20])}."]
     return []
 
 
@@ -536,6 +461,6 @@ def summary_table(results: dict) -> str:
     total = sum(t["max_score"] for t in results["tests"])
     board = results.get("leaderboard") or []
     has_model = any("model" in t.get("tags", [])[1:] for t in results["tests"])
-    f1 = f"; model macro-F1 {board[0]['value']:.4f}" if board and has_model else ""
+    f1 = f"; model {board[0]['name']} {board[0]['value']:.4f}" if board and has_model else ""
     text = table.to_string(index=False) if len(table) else "(no checks)"
     return f"{text}\nTotal: {results['score']:g} / {total:g} points in {results['execution_time']:.1f} s{f1}"

@@ -1,8 +1,8 @@
 """Gradescope: ``results.json`` (written atomically) and the autograder zip.
 
 The zip holds ``setup.sh`` and ``run_autograder`` (real files in ``kit/grading/templates/``),
-the ``kit`` package with this subpackage, the rubric (visible and hidden; never a solution)
-and the Fashion-MNIST files. Gradescope's format: https://gradescope-autograders.readthedocs.io.
+the ``kit`` package with this subpackage, the assignment's manifest, rubric (visible and hidden)
+and check kinds (never a solution), and the files of the data sets its manifest names. Gradescope's format: https://gradescope-autograders.readthedocs.io.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ import os
 import zipfile
 from pathlib import Path
 
-from kit.errors import GradingError
+from kit import assignments
+from kit.assignments import MANIFEST
+from kit.errors import DatasetError, GradingError
 from kit.files import write_json
 from kit.grading.rubric import ROOT, load_rubric
 
@@ -24,7 +26,12 @@ def write_results(results: dict, out: str | os.PathLike) -> Path:
     return write_json(out, results)
 
 
-def failure_results(message: str) -> dict:
+def empty_leaderboard(column: str | None) -> list[dict]:
+    """Gradescope's leaderboard before any figure: the assignment's column at 0 (none without a column)."""
+    return [{"name": column, "value": 0.0, "order": "desc"}] if column else []
+
+
+def failure_results(message: str, leaderboard: str | None = None) -> dict:
     """A valid results.json when grading itself failed: 0 points, and a message for the staff."""
     return {
         "score": 0.0,
@@ -33,42 +40,42 @@ def failure_results(message: str) -> dict:
         "output_format": "text",
         "stdout_visibility": "hidden",
         "tests": [],
-        "leaderboard": [{"name": "macro-F1", "value": 0.0, "order": "desc"}],
+        "leaderboard": empty_leaderboard(leaderboard),
     }
 
 
-def package_files(assignment: str = "fashion_mnist") -> dict[str, Path]:
+def package_files(assignment: str | None = None) -> dict[str, Path]:
     """Archive name -> source file of every code and rubric file the package carries."""
     rubric = load_rubric(assignment)
+    name = rubric.assignment.name
     if not rubric.has_hidden:
         raise GradingError(
-            f"solutions/{assignment}/rubric_hidden.py is missing: the Gradescope package runs the hidden checks; "
+            f"solutions/{name}/rubric_hidden.py is missing: the Gradescope package runs the hidden checks; "
             "package from the instructor repository."
         )
     files = {"requirements-grading.txt": ROOT / "requirements-grading.txt"}  # setup.sh installs only this
     for source in sorted(KIT_DIR.rglob("*.py")):
         if "__pycache__" not in source.parts:
             files[f"kit/{source.relative_to(KIT_DIR).as_posix()}"] = source
-    files[f"solutions/{assignment}/{rubric.path.name}"] = rubric.path
-    files[f"solutions/{assignment}/{rubric.hidden_path.name}"] = rubric.hidden_path
+    for source in (rubric.assignment.path(MANIFEST), rubric.path, rubric.hidden_path, *rubric.checks_files):
+        files[f"solutions/{name}/{source.name}"] = source  # never the solution: only the grader's files
     return files
 
 
-def write_package(out: str | os.PathLike, assignment: str = "fashion_mnist", data_dir: str | None = None) -> Path:
+def write_package(out: str | os.PathLike, assignment: str | None = None, data_dir: str | None = None) -> Path:
     """Gradescope's autograder zip: setup.sh, run_autograder, the kit, the rubric (never the solution), the data."""
-    from kit.data import FILES, MANIFEST, candidate_dirs
+    from kit.data import dataset
 
     files = package_files(assignment)
+    name = load_rubric(assignment, hidden=False).assignment.name
+    data_files: dict[str, Path] = {}
+    for data_name in assignments.get(name).datasets:
+        try:
+            data_files.update(dataset(data_name).files(data_dir))
+        except DatasetError as error:
+            raise GradingError(f"{error} Run `make data` first (the package carries the data).") from None
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    data_folder = next(
-        (folder for _, folder in candidate_dirs(data_dir) if all((folder / name).is_file() for name in FILES.values())),
-        None,
-    )
-    if data_folder is None:
-        raise GradingError(
-            "The Fashion-MNIST files were not found; run `make data` first (the package carries the test set)."
-        )
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
 
         def add_text(name: str, text: str, mode: int = 0o644):
@@ -78,12 +85,11 @@ def write_package(out: str | os.PathLike, assignment: str = "fashion_mnist", dat
             archive.writestr(info, text)
 
         add_text("setup.sh", (TEMPLATES / "setup.sh").read_text(), 0o755)
-        run_autograder = (TEMPLATES / "run_autograder").read_text().replace("@ASSIGNMENT@", assignment)
+        run_autograder = (TEMPLATES / "run_autograder").read_text().replace("@ASSIGNMENT@", name)
         add_text("run_autograder", run_autograder, 0o755)
-        for name, source in files.items():
-            add_text(name, source.read_text(encoding="utf-8"))
-        # the grader verifies the files against SHA256SUMS before scoring a model on them, offline
-        add_text("datasets/fashion-mnist/SHA256SUMS", MANIFEST.read_text())
-        for name in FILES.values():
-            archive.write(data_folder / name, f"datasets/fashion-mnist/{name}", compress_type=zipfile.ZIP_STORED)
+        for archive_name, source in files.items():
+            add_text(archive_name, source.read_text(encoding="utf-8"))
+        # the grader verifies the data files against their SHA256SUMS before scoring a model on them, offline
+        for archive_name, source in data_files.items():
+            archive.write(source, archive_name, compress_type=zipfile.ZIP_STORED)
     return out

@@ -7,34 +7,25 @@ An assignment's rubric is two files, so that the student release can ship the vi
 - ``rubric_hidden.py`` (hidden checks: their inputs' seeds, sizes and edge cases): only in
   ``solutions/<assignment>/``, never released, never readable by student code.
 
-Both are trusted instructor code holding plain data (no expected answers: the judges in
-``kit.grading.judges`` compute those from the inputs).
+Both are trusted instructor code holding plain data (no expected answers: each check's kind, in
+``kit.grading.kinds`` or the assignment's ``checks.py``, computes those from the inputs).
 """
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from kit import REPO_ROOT
+from kit import REPO_ROOT, assignments
+from kit.assignments import Assignment, load_module
 from kit.errors import GradingError
+from kit.grading.kinds import build_registry
 
 ROOT = REPO_ROOT
 VISIBILITIES = ("visible", "hidden", "after_due_date")
-# The check kinds a rubric may name; each is one routine in kit.grading.grader.CHECK_KINDS.
-KINDS = (
-    "dataset_summary",
-    "confusion_matrix",
-    "f1_scores",
-    "best_config",
-    "cnn",
-    "weight_transfer",
-    "inception_module",
-    "inception_cnn",
-    "model",
-)
 VISIBLE_FILE, HIDDEN_FILE = "rubric.py", "rubric_hidden.py"
+# The assignment's own check kinds (kit.grading.kinds): visible ones ship with the release; the hidden file never does.
+CHECKS_FILE, HIDDEN_CHECKS_FILE = "checks.py", "checks_hidden.py"
 
 
 @dataclass(frozen=True)
@@ -51,11 +42,6 @@ class Check:
     params: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        if self.kind not in KINDS:
-            raise GradingError(
-                f"Unknown check kind {self.kind!r} in rubric check {self.id!r}; "
-                f"valid kinds: {', '.join(sorted(KINDS))}."
-            )
         if self.visibility not in VISIBILITIES:
             raise GradingError(
                 f"Unknown visibility {self.visibility!r} in rubric check {self.id!r}; valid: {', '.join(VISIBILITIES)}."
@@ -68,18 +54,21 @@ class Check:
 
 @dataclass(frozen=True)
 class Rubric:
-    """An assignment's checks (visible first, then hidden where loaded) and per-child limits."""
+    """An assignment's checks (visible first, then hidden where loaded), per-child limits and check kinds."""
 
-    assignment: str
+    assignment: Assignment
     checks: tuple[Check, ...]
     limits: dict
     path: Path
     hidden_path: Path | None = None
+    kinds: dict = field(default_factory=dict)  # kind name -> kit.grading.kinds.Kind
+    checks_files: tuple[Path, ...] = ()  # the assignment's checks.py (and checks_hidden.py): copied into the sandbox
 
     @property
     def hide(self) -> list[Path]:
         """Folders a child must not see: solutions, tests, and the rubric files' folders."""
-        folders = [ROOT / "solutions", ROOT / "tests", self.path.parent]
+        root = self.assignment.root
+        folders = [root / "solutions", root / "tests", self.path.parent]
         if self.hidden_path is not None:
             folders.append(self.hidden_path.parent)
         folders = [f.resolve() for f in dict.fromkeys(folders)]
@@ -95,48 +84,38 @@ class Rubric:
                 return check
         raise GradingError(f"Unknown check id {check_id!r}; valid ids: {', '.join(c.id for c in self.checks)}.")
 
-
-def rubric_files(assignment: str, root: Path = ROOT) -> tuple[Path | None, Path | None]:
-    """(visible rubric, hidden rubric) of an assignment; either is None where absent."""
-    visible = next(
-        (
-            folder / assignment / VISIBLE_FILE
-            for folder in (root / "solutions", root / "assignments")
-            if (folder / assignment / VISIBLE_FILE).is_file()
-        ),
-        None,
-    )
-    hidden = root / "solutions" / assignment / HIDDEN_FILE
-    return visible, hidden if hidden.is_file() else None
+    def kind(self, check: Check):
+        return self.kinds[check.kind]
 
 
 def _module(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    try:
+        return load_module(path, name)
+    except Exception as error:  # noqa: BLE001 - an instructor's file that does not import: one sentence
+        raise GradingError(f"{path} does not import ({type(error).__name__}: {error}); fix it.") from None
 
 
-def load_rubric(assignment: str = "fashion_mnist", *, hidden: bool = True, root: str | Path = ROOT) -> Rubric:
+def load_rubric(assignment: str | Assignment | None = None, *, hidden: bool = True, root: str | Path = ROOT) -> Rubric:
     """The rubric of ``assignment``: visible checks, plus the hidden ones where ``hidden`` and present.
 
-    ``root`` is the repository (instructor: ``solutions/``; student release: ``assignments/``).
+    The visible rubric and ``checks.py`` are read from the assignment's folder (``solutions/`` in the
+    instructor's repository, ``assignments/`` in the student release), the hidden ones from ``solutions/``.
     """
-    root = Path(root)
-    visible, hidden_path = rubric_files(assignment, root)
-    if visible is None:
-        known = sorted(
-            {
-                p.parent.name
-                for folder in ("solutions", "assignments")
-                for p in (root / folder).glob(f"*/{VISIBLE_FILE}")
-            }
-        )
-        raise GradingError(
-            f"No rubric for assignment {assignment!r} (no {VISIBLE_FILE} in solutions/{assignment}/ or "
-            f"assignments/{assignment}/); assignments with a rubric: {', '.join(known) or 'none'}."
-        )
-    module = _module(visible, f"_rubric_{assignment}")
+    if not isinstance(assignment, Assignment):
+        assignment = assignments.get(assignment, root)
+    visible = assignment.folder / VISIBLE_FILE
+    if not visible.is_file():
+        raise GradingError(f"Assignment {assignment.name!r} has no {VISIBLE_FILE} in {assignment.folder}.")
+    hidden_path = assignment.solution_dir / HIDDEN_FILE if hidden else None
+    if hidden_path is not None and not hidden_path.is_file():
+        hidden_path = None
+    files = [assignment.folder / CHECKS_FILE]
+    if hidden_path is not None:
+        files.append(assignment.solution_dir / HIDDEN_CHECKS_FILE)
+    files = tuple(f for f in files if f.is_file())
+    modules = [_module(f, f"_kit_checks_{assignment.name}") for f in files]
+    kinds = build_registry(modules)
+    module = _module(visible, f"_rubric_{assignment.name}")
     entries = list(module.CHECKS)
     leaked = [entry.get("id") for entry in entries if entry.get("visibility") == "hidden"]
     if leaked:
@@ -144,13 +123,31 @@ def load_rubric(assignment: str = "fashion_mnist", *, hidden: bool = True, root:
             f"{visible} lists hidden check(s) {', '.join(map(str, leaked))}; move them to {HIDDEN_FILE} "
             "(the visible rubric ships to students)."
         )
-    if not hidden:
-        hidden_path = None
     if hidden_path is not None:
-        entries += list(_module(hidden_path, f"_rubric_hidden_{assignment}").CHECKS)
+        entries += list(_module(hidden_path, f"_rubric_hidden_{assignment.name}").CHECKS)
     checks = tuple(Check(**entry) for entry in entries)
+    for check in checks:
+        if check.kind not in kinds:
+            raise GradingError(
+                f"Unknown check kind {check.kind!r} in rubric check {check.id!r}; "
+                f"valid kinds: {', '.join(sorted(kinds))}."
+            )
     ids = [check.id for check in checks]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
-        raise GradingError(f"Rubric of {assignment!r} has duplicate check ids: {', '.join(duplicates)}.")
-    return Rubric(assignment, checks, dict(getattr(module, "LIMITS", {})), visible, hidden_path)
+        raise GradingError(f"Rubric of {assignment.name!r} has duplicate check ids: {', '.join(duplicates)}.")
+    return Rubric(assignment, checks, dict(getattr(module, "LIMITS", {})), visible, hidden_path, kinds, files)
+
+
+def command_list(args) -> int:
+    """``python -m kit assignments``: one line each: name, visible points, title."""
+    names = assignments.available()
+    if not names:
+        print(f"no assignments (no solutions/*/{assignments.MANIFEST} or assignments/*/{assignments.MANIFEST})")
+        return 0
+    rubrics = [load_rubric(name, hidden=False) for name in names]
+    width = max(len(name) for name in names)
+    for rubric in rubrics:
+        points = sum(check.points for check in rubric.checks)
+        print(f"{rubric.assignment.name:<{width}}  {points:>5g} points  {rubric.assignment.title}")
+    return 0

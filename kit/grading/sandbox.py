@@ -97,6 +97,8 @@ class ChildResult:
     cpu_seconds: float = 0.0  # user + system time of the child and its reaped children
     output_bytes: int = 0  # the larger of the stdout / stderr captures
     oom_kills: int = 0  # kernel OOM-killer kills on the machine while the child ran
+    load_error: str | None = None  # the student's entry file did not import: why (shown once, at the top)
+    folder: Path | None = None  # a batch task's own folder (where the child saved its files)
 
     @property
     def signal_name(self) -> str | None:
@@ -298,8 +300,9 @@ def read_capped(path: Path, max_bytes: int) -> str:
 # ------------------------------------------------------------------ the sandbox
 
 
-def _copy_kit(destination: Path) -> None:
-    """A private copy of the kit package and its subpackages (``*.py`` only): what the child imports as ``kit``."""
+def _copy_kit(destination: Path, modules: dict[str, str | os.PathLike] | None = None) -> None:
+    """A private copy of the kit package (``*.py`` only, what the child imports as ``kit``) and ``modules``
+    (lib-relative name -> file: the assignment's checks files, which the child cannot read where they are)."""
     target = destination / "kit"
     for source in sorted(KIT_DIR.rglob("*.py")):
         relative = source.relative_to(KIT_DIR)
@@ -307,7 +310,10 @@ def _copy_kit(destination: Path) -> None:
             continue
         (target / relative.parent).mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target / relative)
-    for path in [destination, *target.rglob("*"), target]:
+    for name, source in (modules or {}).items():
+        (destination / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, destination / name)
+    for path in [destination, *destination.rglob("*")]:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
 
 
@@ -382,8 +388,10 @@ class Sandbox:
         namespaces: bool = True,
         python: str | None = None,
         preflight: bool = True,
+        modules: dict[str, str | os.PathLike] | None = None,
     ):
         self.hide = [str(Path(p).resolve()) for p in hide if Path(p).exists()]
+        self.modules = dict(modules or {})  # lib-relative name -> file: the assignment's checks files
         self.slots = slots
         self.root_mode = os.geteuid() == 0 if drop_privileges is None else drop_privileges
         if self.root_mode and os.geteuid() != 0:
@@ -394,6 +402,7 @@ class Sandbox:
         self._preflight = preflight
         self._dir: Path | None = None
         self._claim: UidClaim | None = None
+        self._spare_claims: list[UidClaim] = []  # uids taken for slots whose own still held zombies (_settle)
         self._counter = 0
         self._lock = threading.Lock()
         self._last_work: dict[int, Path] = {}
@@ -409,7 +418,7 @@ class Sandbox:
         try:
             self._dir = Path(tempfile.mkdtemp(prefix="kit-grade-"))
             os.chmod(self._dir, 0o711)  # children may traverse to their own folder, not list others
-            _copy_kit(self._dir / "lib")
+            _copy_kit(self._dir / "lib", self.modules)
             self._expose = _blocked_interpreter_dirs(self.python) if self.root_mode else []
             if self._preflight:
                 self.preflight()
@@ -424,6 +433,9 @@ class Sandbox:
                 self._kill_leftovers(None, slot)
             self._claim.release()
             self._claim = None
+        for claim in self._spare_claims:
+            claim.release()
+        self._spare_claims = []
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
 
@@ -471,43 +483,8 @@ class Sandbox:
             os.chown(work, uid, uid)
         return work
 
-    def run(
-        self,
-        request: dict,
-        *,
-        files: dict[str, str | os.PathLike] = (),
-        arrays: dict[str, np.ndarray] | None = None,
-        limits: Limits = Limits(),
-        slot: int = 0,
-        work: Path | None = None,
-    ) -> ChildResult:
-        """Run the trusted worker on ``request`` in a fresh folder with copies of ``files``."""
-        work = work or self.new_job_dir(slot)
-        self._last_work[slot] = work
-        uid = self.uid(slot)
-        for name, source in dict(files).items():
-            shutil.copyfile(source, work / name)
-        if arrays is not None:
-            np.savez(work / "inputs.npz", **arrays)
-        request = dict(
-            request,
-            work=str(work),
-            rlimits=limits.rlimits(),
-            isolation={
-                "uid": uid,
-                "hide": self.hide if (self.namespaces and uid is not None) else [],
-                "expose": self._expose if (self.namespaces and uid is not None) else [],
-            },
-        )
-        (work / REQUEST).write_text(json.dumps(request))
-        if uid is not None:
-            for path in work.iterdir():
-                os.chown(path, uid, uid)
-        # a record from an earlier child can never be mistaken for this one's
-        for name in (RESULT_JSON, RESULT_NPZ):
-            (work / name).unlink(missing_ok=True)
-
-        env = {
+    def _environment(self, work: Path) -> dict[str, str]:
+        return {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "HOME": str(work),
             "TMPDIR": str(work),
@@ -524,34 +501,76 @@ class Sandbox:
             "JAX_PLATFORMS": "cpu",
             "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "tensorflow"),
         }
+
+    def _request(self, request: dict, work: Path, limits: Limits, slot: int) -> dict:
+        uid = self.uid(slot)
+        return dict(
+            request,
+            work=str(work),
+            rlimits=limits.rlimits(),
+            isolation={
+                "uid": uid,
+                "hide": self.hide if (self.namespaces and uid is not None) else [],
+                "expose": self._expose if (self.namespaces and uid is not None) else [],
+            },
+        )
+
+    def _give(self, folder: Path, slot: int) -> None:
+        """Hand a folder and what it holds to the slot's uid (as root)."""
+        uid = self.uid(slot)
+        if uid is not None:
+            for path in [folder, *folder.rglob("*")]:
+                os.chown(path, uid, uid)
+
+    def _start(self, work: Path, out_path: Path, err_path: Path) -> subprocess.Popen:
         command = [self.python, "-I", "-B", str(self._dir.joinpath("lib", "kit", *WORKER)), str(work / REQUEST)]
-        out_path, err_path = work.parent / "stdout.txt", work.parent / "stderr.txt"
-        started = time.monotonic()
-        oom_before = _oom_kills()
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            child = subprocess.Popen(
+            return subprocess.Popen(
                 command,
                 cwd=work,
-                env=env,
+                env=self._environment(work),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
                 start_new_session=True,
                 close_fds=True,
             )
-            status, usage, timed_out = _wait(child, limits.wall_seconds)
-            clean = self._kill_leftovers(child.pid, slot)
-            if status is None:  # killed at the timeout: reap it now
-                status, usage, _ = _wait(child, 10)
-        wall = time.monotonic() - started
-        if not clean:
-            raise GraderFault(f"processes of sandbox uid {uid} survive SIGKILL; the submission was not graded.")
+
+    def run(
+        self,
+        request: dict,
+        *,
+        files: dict[str, str | os.PathLike] = (),
+        arrays: dict[str, np.ndarray] | None = None,
+        limits: Limits = Limits(),
+        slot: int = 0,
+        work: Path | None = None,
+    ) -> ChildResult:
+        """Run the trusted worker on one plain ``request`` (the preflight) in a fresh folder with ``files``."""
+        work = work or self.new_job_dir(slot)
+        self._last_work[slot] = work
+        for name, source in dict(files).items():
+            shutil.copyfile(source, work / name)
+        if arrays is not None:
+            np.savez(work / "inputs.npz", **arrays)
+        (work / REQUEST).write_text(json.dumps(self._request(request, work, limits, slot)))
+        self._give(work, slot)
+        for name in (RESULT_JSON, RESULT_NPZ):  # a record from an earlier child can never be mistaken for this one's
+            (work / name).unlink(missing_ok=True)
+        out_path, err_path = work.parent / "stdout.txt", work.parent / "stderr.txt"
+        started = time.monotonic()
+        oom_before = _oom_kills()
+        child = self._start(work, out_path, err_path)
+        status, usage, timed_out = _wait(child, limits.wall_seconds)
+        self._end(child, status, slot)
+        if status is None:  # killed at the timeout: reap it now
+            status, usage, _ = _wait(child, 10)
         result = ChildResult(
             record=None,
             arrays={},
             exit_code=status,
             timed_out=timed_out,
-            wall_seconds=wall,
+            wall_seconds=time.monotonic() - started,
             stdout=_quiet(read_capped(out_path, limits.output_kb << 10)),
             stderr=_quiet(read_capped(err_path, limits.output_kb << 10)),
             limits=limits,
@@ -559,25 +578,166 @@ class Sandbox:
             output_bytes=max(_size(out_path), _size(err_path)),
             oom_kills=max(0, _oom_kills() - oom_before),
         )
-        if timed_out:
-            result.problem = result.describe_end()
-            return result
-        try:
-            record = read_json(work / RESULT_JSON)
-            if not isinstance(record, dict) or record.get("kind") != "kit-grade-record" or "ok" not in record:
-                raise GradingError("result.json is not a grading record.")
-            result.record = record
-            result.isolation = record.get("isolation", {}) if isinstance(record.get("isolation"), dict) else {}
-            if (work / RESULT_NPZ).exists():
-                result.arrays = load_npz(work / RESULT_NPZ)
-        except GradingError as error:
-            result.record = None
-            result.problem = (
-                f"no result came back: {result.describe_end()}"
-                if not (work / RESULT_JSON).exists()
-                else f"the result could not be read: {error}"
-            )
+        if not timed_out:
+            _read_record(result, work)
         return result
+
+    def _end(self, child: subprocess.Popen, status, slot: int) -> None:
+        """Kill what is left of a child (its group; as root, its uid); a survivor is the grader's fault."""
+        if not self._kill_leftovers(child.pid, slot):
+            raise GraderFault(
+                f"processes of sandbox uid {self.uid(slot)} survive SIGKILL; the submission was not graded."
+            )
+
+    def run_batch(
+        self,
+        tasks: list[Task],
+        *,
+        request: dict,
+        files: dict[str, str | os.PathLike] = (),
+        limits: Limits = Limits(),
+        slot: int = 0,
+    ) -> list[ChildResult]:
+        """Run ``tasks`` in turn in as few children as possible: one child answers them in order, each in its own
+        folder with its own wall-time limit; after a task that times out, crashes or hits a limit, a fresh child
+        takes over from the next task, so that one task's failure costs that task only.
+
+        ``request`` is common to all (side, entry, checks); ``files`` (the student's entry) are copied into each
+        child's folder. A task that ends by a signal none of the grader's limits sends is tried once more, then
+        it is the grader's fault (``GraderFault``).
+        """
+        results: list[ChildResult | None] = [None] * len(tasks)
+        retried: set[int] = set()
+        start = 0
+        while start < len(tasks):
+            finished = self._batch_child(tasks, start, request, files, limits, slot)
+            for offset, result in enumerate(finished):
+                results[start + offset] = result
+            last = start + len(finished) - 1
+            failed = finished[-1] if finished else None
+            if failed is not None and failed.fault:
+                if last in retried:
+                    raise GraderFault(f"{failed.fault} (twice); the submission was not graded.")
+                retried.add(last)
+                start = last
+                continue
+            start = last + 1 if finished else len(tasks)
+        return [r for r in results if r is not None]
+
+    def _settle(self, slot: int) -> None:
+        """Before a slot's next child: its uid must own no process, not even a zombie.
+
+        A killed fork bomb leaves zombies that count against ``RLIMIT_NPROC`` until init reaps them
+        (a fresh child of that uid could not start a thread); if they outlive a few seconds, the slot
+        takes another free uid (``UidClaim`` skips uids that own processes).
+        """
+        uid = self.uid(slot)
+        if uid is None:
+            return
+        deadline = time.monotonic() + 5
+        while _processes_of(uid, zombies=True) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _processes_of(uid, zombies=True):
+            spare = UidClaim(1)
+            self._spare_claims.append(spare)
+            self._claim.uids[slot] = spare.uids[0]
+
+    def _batch_child(
+        self, tasks: list[Task], start: int, request: dict, files: dict, limits: Limits, slot: int
+    ) -> list[ChildResult]:
+        """One child for ``tasks[start:]``: the results of the tasks it finished, and of the one it failed at."""
+        self._settle(slot)
+        work = self.new_job_dir(slot)
+        self._last_work[slot] = work
+        for name, source in dict(files).items():
+            shutil.copyfile(source, work / name)
+        pending = tasks[start:]
+        folders = []
+        for number, task in enumerate(pending, start=start):
+            folder = work / f"task{number:02d}"
+            folder.mkdir(mode=0o700)
+            for name, source in task.files.items():
+                shutil.copyfile(source, folder / name)
+            if task.arrays:
+                np.savez(folder / "inputs.npz", **task.arrays)
+            folders.append(folder)
+        cpu = sum(replace(limits, wall_seconds=task.wall_seconds).cpu_limit() for task in pending)
+        batch_limits = replace(limits, cpu_seconds=cpu)
+        tasks_json = [{**task.request, "folder": str(folder)} for task, folder in zip(pending, folders, strict=True)]
+        (work / REQUEST).write_text(
+            json.dumps(self._request({**request, "tasks": tasks_json}, work, batch_limits, slot))
+        )
+        self._give(work, slot)
+        out_path, err_path = work.parent / "stdout.txt", work.parent / "stderr.txt"
+        oom_before = _oom_kills()
+        started = time.monotonic()
+        child = self._start(work, out_path, err_path)
+        done: list[ChildResult] = []
+        task_start, status, usage, timed_out, delay = started, None, None, False, 0.005
+        while True:
+            try:
+                pid, raw, usage = os.wait4(child.pid, os.WNOHANG)
+            except ChildProcessError:
+                pid, raw = child.pid, 0
+            if pid == child.pid:
+                status = child.returncode = os.waitstatus_to_exitcode(raw)
+            while len(done) < len(pending) and (folders[len(done)] / RESULT_JSON).exists():
+                now = time.monotonic()
+                task_limits = replace(limits, wall_seconds=pending[len(done)].wall_seconds)
+                result = _task_result(folders[len(done)], work, task_limits, now - task_start)
+                _read_record(result, folders[len(done)])
+                done.append(result)
+                task_start, delay = now, 0.005
+            if (work / "import.json").exists() and status is not None:
+                self._end(child, status, slot)
+                return self._not_loaded(work, pending, limits, request.get("entry") or "your file")
+            if status is not None or len(done) == len(pending):
+                break
+            if time.monotonic() - task_start > pending[len(done)].wall_seconds:
+                timed_out = True
+                break
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        if status is None and not timed_out:  # every task answered: give the child a moment to exit on its own
+            status, usage, _ = _wait(child, 10)
+        self._end(child, status, slot)
+        if status is None:  # killed: reap it now
+            status, usage, _ = _wait(child, 10)
+        if len(done) == len(pending):
+            return done
+        folder = folders[len(done)]
+        task_limits = replace(limits, wall_seconds=pending[len(done)].wall_seconds)
+        failed = _task_result(folder, work, task_limits, time.monotonic() - task_start)
+        failed.exit_code, failed.timed_out = status, timed_out
+        failed.limits = replace(task_limits, cpu_seconds=cpu)
+        failed.cpu_seconds = (usage.ru_utime + usage.ru_stime) if usage is not None else 0.0
+        failed.oom_kills = max(0, _oom_kills() - oom_before)
+        failed.stderr += _quiet(read_capped(err_path, limits.output_kb << 10))
+        if not timed_out:
+            failed.problem = f"no result came back: {failed.describe_end()}"
+        else:
+            failed.problem = failed.describe_end()
+        return [*done, failed]
+
+    def _not_loaded(self, work: Path, pending: list[Task], limits: Limits, entry: str) -> list[ChildResult]:
+        """The entry file did not import: every task gets one line, and the import error rides on the first."""
+        error = "the submission did not load"
+        try:
+            error = str(read_json(work / "import.json").get("error") or error)
+        except GradingError:
+            pass
+        results = []
+        for task in pending:
+            result = _task_result(work / "none", work, replace(limits, wall_seconds=task.wall_seconds), 0.0)
+            result.record = {
+                "kind": "kit-grade-record",
+                "ok": False,
+                "error": NOT_LOADED.format(entry=entry),
+                "data": {},
+            }
+            result.load_error = error
+            results.append(result)
+        return results
 
     def last_work(self, slot: int) -> Path:
         """The folder of the slot's last child (where it saved its files)."""
@@ -620,6 +780,60 @@ class Sandbox:
                     return True
                 time.sleep(0.05)
         return not _processes_of(uid)
+
+
+NOT_LOADED = "{entry} did not load (the error is at the top), so this check could not run."
+
+
+@dataclass
+class Task:
+    """One check's turn in a batch child: its request (kind, params, ...), input arrays, files, wall-time limit."""
+
+    request: dict
+    arrays: dict[str, np.ndarray] | None
+    files: dict[str, str | os.PathLike]
+    wall_seconds: float
+
+
+def _task_result(folder: Path, work: Path, limits: Limits, wall: float) -> ChildResult:
+    """A task's result shell: its own output (after the entry's import-time output) and how long it took."""
+    output = {}
+    for name in ("stdout.txt", "stderr.txt"):
+        text = read_capped(work / f"import-{name}", limits.output_kb << 10) + read_capped(
+            folder / name, limits.output_kb << 10
+        )
+        output[name] = _quiet(text) if text.strip() else ""
+    return ChildResult(
+        record=None,
+        arrays={},
+        exit_code=0,
+        timed_out=False,
+        wall_seconds=wall,
+        stdout=output["stdout.txt"],
+        stderr=output["stderr.txt"],
+        limits=limits,
+        output_bytes=max(_size(folder / "stdout.txt"), _size(folder / "stderr.txt")),
+        folder=folder,
+    )
+
+
+def _read_record(result: ChildResult, folder: Path) -> None:
+    """The child's record and arrays (JSON and .npz only, size-capped), or why they could not be read."""
+    try:
+        record = read_json(folder / RESULT_JSON)
+        if not isinstance(record, dict) or record.get("kind") != "kit-grade-record" or "ok" not in record:
+            raise GradingError("result.json is not a grading record.")
+        result.record = record
+        result.isolation = record.get("isolation", {}) if isinstance(record.get("isolation"), dict) else {}
+        if (folder / RESULT_NPZ).exists():
+            result.arrays = load_npz(folder / RESULT_NPZ)
+    except GradingError as error:
+        result.record = None
+        result.problem = (
+            f"no result came back: {result.describe_end()}"
+            if not (folder / RESULT_JSON).exists()
+            else f"the result could not be read: {error}"
+        )
 
 
 def _wait(child: subprocess.Popen, timeout: float):

@@ -1,9 +1,10 @@
 """The child side of the autograder: run ONE task and write a plain-data record, nothing else.
 
 Started by ``kit.grading.sandbox.Sandbox.run`` as ``python -I -B <private copy of
-kit>/grading/worker.py request.json``. It first locks itself down (namespaces, uid, resource limits), then either calls
-one student function ("student" tasks: the only place student code ever runs) or inspects
-model files with Keras' safe mode ("trusted" tasks: no student file is on disk or on the path).
+kit>/grading/worker.py request.json``. It first locks itself down (namespaces, uid, resource limits), then runs
+one check kind's (``kit.grading.kinds``) ``call`` on the student's code ("student" tasks: the only
+place student code ever runs) or its ``inspect`` on model files opened with Keras' safe mode
+("trusted" tasks: no student file is on disk or on the path).
 It writes ``result.json`` (and ``result.npz``) in its own folder. Everything it writes is treated
 by the grader as untrusted data: student code runs in this same process and may rewrite it.
 """
@@ -124,64 +125,69 @@ class Record:
         if self.arrays:
             np.savez(os.path.join(self.work, "result.npz"), **self.arrays)
         record = {"kind": RECORD_KIND, "ok": ok, "error": error, "data": self.data, "isolation": isolation or {}}
-        with open(os.path.join(self.work, "result.json"), "w", encoding="utf-8") as handle:
-            json.dump(record, handle, default=str)
+        _write_json(os.path.join(self.work, "result.json"), record)
 
 
-class SubmissionError(Exception):
-    """The student's code returned or did something the check cannot use (message for the student)."""
+def _write_json(path: str, payload: dict) -> None:
+    """Written to a temporary name, then renamed: the grader reads a task's result as soon as it exists."""
+    with open(path + ".part", "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, default=str)
+    os.replace(path + ".part", path)
 
 
-def as_numeric_array(value, what: str):
-    """A plain numeric numpy array from what the student returned, or a clear error."""
-    import numpy as np
+def _registry(request: dict) -> dict:
+    """The check kinds: the kit's and the assignment's checks files (copied into the private lib)."""
+    from kit.assignments import load_module
+    from kit.grading.kinds import build_registry
 
-    if not isinstance(value, (np.ndarray, np.generic, list, tuple, int, float)) or isinstance(value, bool):
-        raise SubmissionError(f"{what} returned {type(value).__name__}; expected a numpy array of numbers.")
-    try:
-        array = np.array(value)  # a copy: a subclass with odd __eq__ becomes a plain ndarray
-    except Exception as error:  # noqa: BLE001 - anything the student's object raises
-        raise SubmissionError(f"{what} returned something that is not an array ({type(error).__name__}).") from None
-    array = np.asarray(array).view(np.ndarray) if isinstance(array, np.ndarray) else np.asarray(array)
-    if array.dtype.kind not in "biuf":
-        raise SubmissionError(f"{what} returned an array of dtype {array.dtype}; expected numbers (int or float).")
-    return np.ascontiguousarray(array)
+    lib = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return build_registry([load_module(os.path.join(lib, path), "_kit_checks") for path in request.get("checks", [])])
 
 
 # ------------------------------------------------------------------ student tasks
 
 
-def _load_homework(path: str):
+def _load_entry(path: str):
+    """Import the student's entry file; a failure is one ``StudentError`` with the student's own frames only."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("homework", path)
+    from kit.grading.kinds import StudentError
+
+    name = os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules["homework"] = module
+    sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
     except SystemExit as exit_:
-        raise SubmissionError(f"importing homework.py called sys.exit({exit_.code!r}).") from None
+        raise StudentError(f"importing {os.path.basename(path)} called sys.exit({exit_.code!r}).") from None
     except BaseException as error:  # noqa: BLE001
-        raise SubmissionError("importing homework.py failed:\n" + _student_traceback(error)) from None
+        raise StudentError(_student_traceback(error, path)) from None
     return module
 
 
-def _student_traceback(error: BaseException) -> str:
-    lines = traceback.format_exception(type(error), error, error.__traceback__)
-    return "".join(lines[-8:])[-3000:]
+def _student_traceback(error: BaseException, path: str | None = None) -> str:
+    """The error as the student reads it: only frames of their own file, named as they know it, then the message.
+
+    A ``SyntaxError`` shows the offending line and its caret; no frames of the import machinery, the
+    worker or the libraries, no sandbox paths.
+    """
+    path = path or STUDENT_FILE.get("path", "")
+    shown = os.path.basename(path) if path else "your file"
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if path and f.filename == path]
+    lines = [
+        f'  File "{shown}", line {f.lineno}, in {f.name}\n' + (f"    {f.line}\n" if f.line else "") for f in frames
+    ]
+    message = traceback.format_exception_only(type(error), error)
+    if isinstance(error, SyntaxError) and error.filename:
+        message = [line.replace(f'File "{error.filename}"', f'File "{shown}"') for line in message]
+    text = "".join(lines[-6:] + message)
+    if path:
+        text = text.replace(path, shown).replace(os.path.dirname(path) + os.sep, "")
+    return text[-3000:]
 
 
-# The homework's rules on what a function may use: (rule, modules it must not call into).
-NUMPY_ONLY = ("numpy only", ("sklearn", "scipy", "pandas", "tensorflow", "keras", "torch", "jax"))
-PLAIN_KERAS = ("plain keras, not the kit's ready-made networks", ("kit.models", "kit.blocks"))
-RULES = {
-    "confusion_matrix": NUMPY_ONLY,
-    "f1_scores": NUMPY_ONLY,
-    "build_cnn_sequential": PLAIN_KERAS,
-    "build_cnn_functional": PLAIN_KERAS,
-    "build_inception_cnn": PLAIN_KERAS,
-    "inception_module": PLAIN_KERAS,
-}
+STUDENT_FILE: dict = {}  # {"path": the entry file's path in this child}: whose frames a traceback keeps
 
 
 def _watch(prefixes: tuple[str, ...]):
@@ -197,244 +203,91 @@ def _watch(prefixes: tuple[str, ...]):
     return profile, found
 
 
-def _hint(error: BaseException) -> str:
-    """A common mistake's cause, from the error it raises (empty when none is known)."""
-    text = str(error)
-    if "Concatenate" in text and "matching shapes" in text:
-        return (
-            "hint: the branches' outputs have different heights or widths, so they cannot be concatenated; "
-            "give every Conv2D and the MaxPooling2D padding='same' and stride 1"
-        )
-    return ""
+class SandboxedStudent:
+    """The student's entry module in this child: ``kit.grading.kinds.Student`` with the sandbox's messages."""
 
+    def __init__(self, module, entry: str):
+        self.module, self.entry = module, entry
 
-def _call(module, function_name: str, *args, **kwargs):
-    name = function_name
-    function = getattr(module, name, None)
-    if not callable(function):
-        raise SubmissionError(f"homework.py has no function `{name}`.")
-    rule, forbidden = RULES.get(name, ("", ()))
-    profile, found = _watch(forbidden)
-    try:
-        if forbidden:
-            sys.setprofile(profile)
+    def call(self, function_name: str, *args, rule=None, hint=None, **kwargs):
+        from kit.grading.kinds import StudentError
+
+        name = function_name
+        function = getattr(self.module, name, None)
+        if not callable(function):
+            raise StudentError(f"{self.entry} has no function `{name}`.")
+        profile, found = _watch(rule.forbidden if rule else ())
         try:
-            answer = function(*args, **kwargs)
-        finally:
-            sys.setprofile(None)
-        if found:
-            raise SubmissionError(f"`{name}` must be written with {rule} (the homework's rule); it called {found[0]}.")
-        return answer
-    except SubmissionError:
-        raise
-    except NotImplementedError:
-        raise SubmissionError(f"`{name}` is not implemented yet (it raises NotImplementedError).") from None
-    except SystemExit as exit_:
-        raise SubmissionError(f"`{name}` called sys.exit({exit_.code!r}).") from None
-    except MemoryError:
-        limit = RLIMITS.get("RLIMIT_DATA", 0) >> 20
-        raise SubmissionError(f"`{name}` ran out of memory: it hit the memory limit ({limit} MB per check).") from None
-    except BlockingIOError:
-        limit = RLIMITS.get("RLIMIT_NPROC", 0)
-        raise SubmissionError(
-            f"`{name}` could not start another process or thread: it hit the process limit ({limit} per check)."
-        ) from None
-    except OSError as error:
-        if error.errno != 27:  # EFBIG: RLIMIT_FSIZE, which also caps the captured output
-            raise SubmissionError(f"`{name}` raised an error:\n" + _student_traceback(error)) from None
-        limit = RLIMITS.get("RLIMIT_FSIZE", 0) >> 20
-        raise SubmissionError(f"`{name}` wrote more than the output limit ({limit} MB per file).") from None
-    except BaseException as error:  # noqa: BLE001
-        hint = _hint(error)
-        hint = f" ({hint})" if hint else ""
-        raise SubmissionError(f"`{name}` raised an error{hint}:\n" + _student_traceback(error)) from None
-
-
-def task_student(request: dict, record: Record, inputs: dict) -> None:
-    """Call one student function on the grader's inputs and record its answer as plain data."""
-    action = request["action"]
-    module = _load_homework(os.path.join(request["work"], "homework.py"))
-    if action == "dataset_summary":
-        from kit.grading.judges import CheckFailed, summary_answer
-
-        table = _call(module, "dataset_summary", inputs["x"], inputs["y"], list(request["class_names"]))
-        try:
-            answer = summary_answer(table)
-        except CheckFailed as error:
-            raise SubmissionError(str(error)) from None
-        record.data["index"], record.data["columns"] = answer.pop("index"), answer.pop("columns")
-        record.arrays.update(answer)
-    elif action == "confusion_matrix":
-        cm = _call(module, "confusion_matrix", inputs["y_true"], inputs["y_pred"], int(request["num_classes"]))
-        record.arrays["cm"] = as_numeric_array(cm, "confusion_matrix")
-    elif action == "f1_scores":
-        answer = _call(module, "f1_scores", inputs["cm"])
-        if not isinstance(answer, tuple) or len(answer) != 2:
-            raise SubmissionError(f"f1_scores returned {type(answer).__name__}; expected a tuple (per_class, macro).")
-        record.arrays["per_class"] = as_numeric_array(answer[0], "f1_scores (per-class F1)")
-        record.arrays["macro"] = as_numeric_array(answer[1], "f1_scores (macro-F1)")
-    elif action == "build_model":
-        import keras
-
-        for function, save_as in request.get("builds") or [(request["function"], request["save_as"])]:
-            model = _call(module, function, tuple(request["input_shape"]), int(request["num_classes"]))
-            _save_model(model, function, os.path.join(request["work"], save_as), keras)
-    elif action == "inception_module":
-        import keras
-
-        inputs_ = keras.Input(shape=tuple(request["input_shape"]), name="grader_input")
-        outputs = _call(module, "inception_module", inputs_, **request["kwargs"])
-        try:
-            model = keras.Model(inputs_, outputs, name="grader_inception_probe")
-        except Exception as error:  # noqa: BLE001
-            raise SubmissionError(
-                f"inception_module's result is not a tensor computed from its input ({error})."
+            if rule:
+                sys.setprofile(profile)
+            try:
+                answer = function(*args, **kwargs)
+            finally:
+                sys.setprofile(None)
+            if found:
+                raise StudentError(
+                    f"`{name}` must be written with {rule.description} (the homework's rule); it called {found[0]}."
+                )
+            return answer
+        except StudentError:
+            raise
+        except NotImplementedError:
+            raise StudentError(f"`{name}` is not implemented yet (it raises NotImplementedError).") from None
+        except SystemExit as exit_:
+            raise StudentError(f"`{name}` called sys.exit({exit_.code!r}).") from None
+        except MemoryError:
+            limit = RLIMITS.get("RLIMIT_DATA", 0) >> 20
+            raise StudentError(f"`{name}` ran out of memory: it hit the memory limit ({limit} MB per check).") from None
+        except BlockingIOError:
+            limit = RLIMITS.get("RLIMIT_NPROC", 0)
+            raise StudentError(
+                f"`{name}` could not start another process or thread: it hit the process limit ({limit} per check)."
             ) from None
-        _save_model(model, "inception_module", os.path.join(request["work"], request["save_as"]), keras)
-    elif action == "best_config":
-        config = _call(module, "best_config")
-        to_dict = getattr(config, "to_dict", None)
-        if not callable(to_dict):
-            raise SubmissionError(f"best_config returned {type(config).__name__}; expected a kit.train.TrainConfig.")
-        record.data["class"] = f"{type(config).__module__}.{type(config).__qualname__}"
+        except OSError as error:
+            if error.errno != 27:  # EFBIG: RLIMIT_FSIZE, which also caps the captured output
+                raise StudentError(f"`{name}` raised an error:\n" + _student_traceback(error)) from None
+            limit = RLIMITS.get("RLIMIT_FSIZE", 0) >> 20
+            raise StudentError(f"`{name}` wrote more than the output limit ({limit} MB per file).") from None
+        except BaseException as error:  # noqa: BLE001
+            cause = hint(error) if hint else ""
+            cause = f" ({cause})" if cause else ""
+            raise StudentError(f"`{name}` raised an error{cause}:\n" + _student_traceback(error)) from None
+
+
+def _record_answer(answer: dict, record: Record, work: str) -> None:
+    """The answer as plain data: JSON, arrays, and each model saved as ``.keras`` in the child's folder."""
+    from kit.grading.kinds import StudentError, split_answer
+
+    data, arrays, models = split_answer(answer)
+    for name, built in models.items():
         try:
-            record.data["config"] = json.loads(json.dumps(to_dict()))
+            built.model.save(os.path.join(work, name))
         except Exception as error:  # noqa: BLE001
-            raise SubmissionError(f"best_config().to_dict() is not plain JSON data ({error}).") from None
-    else:
-        raise ValueError(f"unknown student action {action!r}")
+            raise StudentError(f"the model from {built.what} could not be saved as .keras ({error}).") from None
+    record.data.update(answer=data, models=sorted(models))
+    record.arrays.update(arrays)
 
 
-def _save_model(model, what: str, path: str, keras) -> None:
-    if not isinstance(model, keras.Model):
-        raise SubmissionError(f"{what} returned {type(model).__name__}; expected a keras.Model.")
-    try:
-        model.save(path)
-    except Exception as error:  # noqa: BLE001
-        raise SubmissionError(f"the model from {what} could not be saved as .keras ({error}).") from None
+def task_student(kind, module, task: dict, record: Record, inputs: dict, entry: str) -> None:
+    """Call the student's functions as the check kind asks, on the grader's inputs; record the answer."""
+    answer = kind.call(SandboxedStudent(module, entry), inputs, task["params"])
+    _record_answer(answer, record, task["folder"])
 
 
 # ------------------------------------------------------------------ trusted tasks (no student code)
 
 
-def _load_model(path: str, keras):
-    """Keras' safe mode only; ``compile=False``: the grader needs predictions, not training state."""
-    try:
-        return keras.models.load_model(path, safe_mode=True, compile=False)
-    except Exception as error:  # noqa: BLE001
-        text = str(error)
-        if "Lambda" in text or "safe_mode" in text or "unsafe" in text.lower():
-            raise SubmissionError(
-                "the model uses a Lambda layer (arbitrary code), which the grader refuses to load; "
-                "use built-in Keras layers."
-            ) from None
-        raise SubmissionError(
-            f"the model could not be loaded with keras.models.load_model(safe_mode=True) "
-            f"({type(error).__name__}: {text[:300]})."
-        ) from None
+def task_trusted(kind, task: dict, record: Record, inputs: dict) -> None:
+    """The check kind's ``inspect``: models loaded with safe mode, the answer's data, no student code."""
+    from kit.grading.kinds import load_model_safely, split_answer
 
-
-def _shape(shape) -> list:
-    return [None if d is None else int(d) for d in shape]
-
-
-def _reference_cnn(keras, input_shape, num_classes):
-    """The lecture's CNN-MNIST network, built by the grader to compare outputs with the student's."""
-    layers = keras.layers
-    return keras.Sequential(
-        [
-            keras.Input(shape=tuple(input_shape)),
-            layers.Conv2D(32, (3, 3), activation="relu"),
-            layers.Conv2D(64, (3, 3), activation="relu"),
-            layers.MaxPooling2D((2, 2)),
-            layers.Dropout(0.25),
-            layers.Flatten(),
-            layers.Dense(128, activation="relu"),
-            layers.Dropout(0.5),
-            layers.Dense(num_classes, activation="softmax"),
-        ]
-    )
-
-
-def task_trusted(request: dict, record: Record, inputs: dict) -> None:
-    """Load model files with safe mode and report descriptions and outputs (no student code)."""
-    import keras
-    import numpy as np
-
-    action = request["action"]
-    if action == "best_config":  # the config's JSON (from the student's child) judged with kit.train
-        from kit.grading.judges import judge_best_config
-
-        verdict = judge_best_config(request.get("config"))
-        record.data["verdict"] = {"passed": verdict.passed, "fraction": verdict.fraction, "message": verdict.message}
-        return
-    if action == "evaluate_model":
-        for module in ("kit.layers", "kit.blocks", "kit.augment"):  # the kit's registered serializable layers
-            try:
-                __import__(module)
-            except Exception:  # noqa: BLE001
-                pass
-    from kit.grading.model_graph import describe
-
-    work = request["work"]
-    models = {name: _load_model(os.path.join(work, name), keras) for name in request["models"]}
-    x = inputs.get("x")
-    if x is not None and x.dtype == np.uint8:
-        x = x.astype("float32") / 255.0
-    for name, model in models.items():
-        record.data[name] = (
-            describe(model)
-            if action != "evaluate_model"
-            else {
-                "input_shape": _shape(model.inputs[0].shape) if len(model.inputs) == 1 else None,
-                "output_shape": _shape(model.outputs[0].shape) if len(model.outputs) == 1 else None,
-                "n_inputs": len(model.inputs),
-                "n_outputs": len(model.outputs),
-                "params": int(model.count_params()),
-            }
-        )
-    if action == "describe":
-        for index, (name, model) in enumerate(models.items()):
-            if x is not None:
-                try:
-                    record.arrays[f"out{index}"] = np.asarray(
-                        model.predict(x, verbose=0, batch_size=256), dtype=np.float64
-                    )
-                except Exception as error:  # noqa: BLE001
-                    record.data[name]["predict_error"] = f"{type(error).__name__}: {str(error)[:300]}"
-            if request.get("reference_cnn"):
-                reference = _reference_cnn(keras, request["input_shape"], request["num_classes"])
-                try:
-                    reference.set_weights(model.get_weights())
-                    record.arrays[f"ref{index}"] = np.asarray(
-                        reference.predict(x, verbose=0, batch_size=256), dtype=np.float64
-                    )
-                except Exception as error:  # noqa: BLE001
-                    record.data[name]["reference_error"] = f"{type(error).__name__}: {str(error)[:300]}"
-    elif action == "transfer":
-        source, target = (models[name] for name in request["models"])
-        try:
-            target.set_weights(source.get_weights())
-        except Exception as error:  # noqa: BLE001
-            raise SubmissionError(
-                f"the weights of the Sequential model do not fit the functional one ({str(error)[:300]})."
-            ) from None
-        record.arrays["source"] = np.asarray(source.predict(x, verbose=0, batch_size=256), dtype=np.float64)
-        record.arrays["target"] = np.asarray(target.predict(x, verbose=0, batch_size=256), dtype=np.float64)
-    elif action == "evaluate_model":
-        ((name, model),) = models.items()
-        shape = record.data[name]["input_shape"]
-        if record.data[name]["n_inputs"] != 1 or shape is None or shape[1:] != [28, 28, 1]:
-            raise SubmissionError(f"the model takes input of shape {shape}; it must take (None, 28, 28, 1) images.")
-        try:
-            probabilities = model.predict(x, verbose=0, batch_size=500)
-        except Exception as error:  # noqa: BLE001
-            raise SubmissionError(
-                f"the model failed on the test images ({type(error).__name__}: {str(error)[:300]})."
-            ) from None
-        record.arrays["probabilities"] = np.asarray(probabilities, dtype=np.float32)
-    else:
-        raise ValueError(f"unknown trusted action {action!r}")
+    answer = dict(task.get("answer") or {})
+    answer.update({k[len("answer.") :]: v for k, v in inputs.items() if k.startswith("answer.")})
+    answer.update({name: load_model_safely(os.path.join(task["folder"], name)) for name in task["models"]})
+    given = {k[len("input.") :]: v for k, v in inputs.items() if k.startswith("input.")}
+    data, arrays, _ = split_answer(kind.inspect(answer, given, task["params"]) or {})
+    record.data.update(answer=data)
+    record.arrays.update(arrays)
 
 
 # ------------------------------------------------------------------ preflight
@@ -461,6 +314,104 @@ def task_preflight(record: Record) -> None:
 # ------------------------------------------------------------------ entry point
 
 
+def _capture(folder: str, prefix: str = "") -> None:
+    """Send file descriptors 1 and 2 to files in ``folder``: the grader reads each task's output apart."""
+    for stream, number, name in ((sys.stdout, 1, "stdout.txt"), (sys.stderr, 2, "stderr.txt")):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+        handle = os.open(os.path.join(folder, prefix + name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(handle, number)
+        os.close(handle)
+
+
+def _kill_strays(sandbox_uid: int | None) -> None:
+    """SIGKILL every other process of this sandbox uid (what a task left behind), so the next task starts clean.
+
+    Only under a uid of the sandbox's own (the grader ran as root): otherwise the uid is the user's.
+    """
+    if sandbox_uid is None or os.geteuid() != sandbox_uid:
+        return
+    me = os.getpid()
+    for _ in range(3):
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and int(entry) != me:
+                try:
+                    if os.stat(f"/proc/{entry}").st_uid == os.geteuid():
+                        os.kill(int(entry), 9)
+                except OSError:
+                    pass
+
+
+def serve(request: dict, isolation: dict) -> int:
+    """Run the request's tasks in turn, each check's answer in its own folder (see ``Sandbox.run_batch``).
+
+    The student's entry file is imported once; if it does not import, ``import.json`` says why (once)
+    and no task runs. Each task: ``started`` marker, its own output files, then ``result.json``.
+    """
+    import numpy as np
+
+    from kit.grading.kinds import StudentError
+
+    work = request["work"]
+    module, entry = None, request.get("entry", "")
+    if request["side"] == "student":
+        STUDENT_FILE["path"] = os.path.join(work, entry)
+        _capture(work, "import-")
+        try:
+            module = _load_entry(STUDENT_FILE["path"])
+        except StudentError as error:
+            _write_json(os.path.join(work, "import.json"), {"kind": RECORD_KIND, "error": str(error)})
+            return 0
+    kinds: dict = {}
+    for task in request["tasks"]:
+        folder = task["folder"]
+        _capture(folder)
+        with open(os.path.join(folder, "started"), "w"):
+            pass
+        record = Record(folder)
+        try:
+            os.chdir(folder)
+            if not kinds:
+                kinds.update(_registry(request))
+            inputs = {}
+            if os.path.exists(os.path.join(folder, "inputs.npz")):
+                with np.load(os.path.join(folder, "inputs.npz"), allow_pickle=False) as data:
+                    inputs = {name: data[name] for name in data.files}
+            kind = kinds[task["kind"]]
+            if module is not None:
+                task_student(kind, module, task, record, inputs, entry)
+            else:
+                task_trusted(kind, task, record, inputs)
+        except StudentError as error:
+            record.arrays = {}
+            record.write(False, str(error), isolation)
+        except BaseException as error:  # noqa: BLE001 - an unexpected failure is still a record
+            record.arrays = {}
+            if module is None:  # trusted code failed (a reference, an inspection): the grader is to blame
+                record.data["grader_error"] = True
+            record.write(False, f"{type(error).__name__}: {str(error)[:500]}", isolation)
+        else:
+            record.write(True, None, isolation)
+        _forget_models()
+        _kill_strays((request.get("isolation") or {}).get("uid"))
+    return 0
+
+
+def _forget_models() -> None:
+    """Free what one task's Keras models hold before the next task (a batch child answers many checks)."""
+    import gc
+
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        try:
+            keras.backend.clear_session()
+        except Exception:  # noqa: BLE001 - the student's code may have broken Keras: the next task will say so
+            pass
+    gc.collect()
+
+
 def main(request_path: str) -> int:
     with open(request_path, encoding="utf-8") as handle:
         request = json.load(handle)
@@ -469,27 +420,12 @@ def main(request_path: str) -> int:
     # the private copy of the kit: <lib>/kit/grading/worker.py -> <lib>
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     os.chdir(request["work"])
+    if "tasks" in request:
+        return serve(request, isolation)
     record = Record(request["work"])
     try:
-        import numpy as np
-
-        inputs = {}
-        inputs_path = os.path.join(request["work"], "inputs.npz")
-        if os.path.exists(inputs_path):
-            with np.load(inputs_path, allow_pickle=False) as data:
-                inputs = {name: data[name] for name in data.files}
-        if request["action"] == "preflight":
-            task_preflight(record)
-        elif request["side"] == "student":
-            task_student(request, record, inputs)
-        else:
-            task_trusted(request, record, inputs)
-    except SubmissionError as error:
-        record.arrays = {}
-        record.write(False, str(error), isolation)
-        return 0
+        task_preflight(record)
     except BaseException as error:  # noqa: BLE001 - an unexpected failure is still a record
-        record.arrays = {}
         record.write(False, f"{type(error).__name__}: {str(error)[:500]}", isolation)
         return 0
     record.write(True, None, isolation)

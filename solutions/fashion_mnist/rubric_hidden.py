@@ -2,7 +2,7 @@
 
 Instructor-only: never copied into assignments/ or the student release, and covered by an
 empty tmpfs while student code runs. Only inputs are described here (seeds, sizes, dtypes,
-empty classes); the judges (``kit.grading.judges``) compute the expected answers from them.
+empty classes); the check kinds (``checks.py``) compute the expected answers from them.
 """
 
 CHECKS = [

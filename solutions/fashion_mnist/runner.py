@@ -1,4 +1,4 @@
-"""`python -m kit homework`: every step of the Fashion-MNIST homework with a chosen implementation.
+"""The Fashion-MNIST homework's runner (`python -m kit homework`, `make run`): every step with a chosen homework.py.
 
 The lecture's homework slide, run end to end with the student's (or the instructor's)
 `homework.py`: step 1 explores the dataset, step 3 builds the CNN-MNIST example in both styles
@@ -8,19 +8,23 @@ versions beside scikit-learn's), step 7 trains the student's best recipe. A func
 not written yet is reported as "step N: implement `name` in homework.py" and the other steps
 still run. Everything lands in one folder: a run folder per model (kit.train), `report.md`
 (one document) and `summary.json` (the same numbers, for the grader).
+
+By the clock (DESIGN.md "Presets sized to the clock"): the `quick` preset is 15 minutes of wall
+time for the whole homework on any machine (`--minutes` sets another budget, for any preset),
+shared among the networks that train (`TRAINING_SHARES`); each trains for its share with
+`kit.train`'s `time_budget`, so a faster machine trains more epochs. A budget in which one epoch
+of a network cannot fit is refused before anything trains. `--steps` runs only the steps asked.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import itertools
+import argparse
 import json
 import re
 import shutil
-import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -32,15 +36,17 @@ import pandas as pd
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 from sklearn.metrics import f1_score
 
-from kit import REPO_ROOT, environment, runs
-from kit.check import NotWritten, judge_in_process, visible_checks
+from kit import REPO_ROOT, assignments, environment, runs
+from kit.budget import BudgetTooSmall, format_duration, process_seconds
 from kit.data import load_fashion_mnist
 from kit.errors import GradingError, KitError, check_name
 from kit.evaluate import evaluate
 from kit.explore import write_dataset_report
 from kit.files import jsonable, markdown_table, write_json
+from kit.grading.kinds import NotWritten, judge_in_process
+from kit.grading.rubric import Rubric, load_rubric
 from kit.report import write_report
-from kit.train import Run, TrainConfig, train
+from kit.train import Run, TrainConfig, estimate_run, train
 
 ASSIGNMENT = "fashion_mnist"
 MODELS = ("cnn_sequential", "cnn_functional", "cnn_inception", "best")
@@ -48,16 +54,18 @@ CNN_MNIST_PARAMS = 1_199_882  # the lecture's CNN-MNIST example on 28x28x1 image
 SUMMARY_FILE, REPORT_FILE = "summary.json", "report.md"
 MISSING = object()  # what a step function that gave no result returns
 SMOKE_NOTE = "smoke preset: a wiring check on a few hundred images, its scores mean nothing"
-_module_ids = itertools.count()
 
 
 @dataclass(frozen=True)
 class HomeworkPreset:
-    """How much data and how many epochs each homework model gets.
+    """How much data, and how many minutes or epochs, the homework's networks get.
 
-    `quick` is sized for a 2-core laptop CPU (the whole run within 15 minutes; the measured
-    time is in docs/performance.md). `full` is the GPU recipe (258 s on one H100 under JAX).
-    `smoke` only checks that everything runs (seconds of training).
+    `quick` is a time budget: `minutes` of wall time for the whole homework (data, every step,
+    the reports) on any machine, the training shared out by `TRAINING_SHARES`; a faster machine
+    trains more epochs. `full` is the GPU recipe by its epochs (258 s on one H100 under JAX; hours
+    on a laptop CPU: give it `--minutes` there). `smoke` only checks that everything runs (a few
+    hundred images, one or two epochs: about two minutes on a 2-core CPU); its scores mean nothing.
+    The epochs count where `minutes` is None (and `--minutes` is not given).
     """
 
     name: str
@@ -70,6 +78,7 @@ class HomeworkPreset:
     batch_size: int = 128  # steps 5 and 6 (step 7 keeps best_config()'s)
     learning_rate: float = 1e-3
     precision: str = "auto"  # kit.train: "auto" measures float32 against mixed precision
+    minutes: float | None = None  # the whole homework's wall minutes (None: train the epochs above)
 
 
 # The homework's presets: data and epochs per step (kit.train.TRAIN_PRESETS are one run's presets).
@@ -77,46 +86,79 @@ HOMEWORK_PRESETS = {
     "smoke": HomeworkPreset(
         "smoke", train=500, val=200, test=500, cnn_epochs=1, inception_epochs=1, best_epochs=2, precision="float32"
     ),
-    "quick": HomeworkPreset("quick", train=None, val=None, test=None, cnn_epochs=3, inception_epochs=2, best_epochs=8),
+    "quick": HomeworkPreset(
+        "quick", train=None, val=None, test=None, cnn_epochs=3, inception_epochs=2, best_epochs=8, minutes=15.0
+    ),
     "full": HomeworkPreset("full", train=None, val=None, test=None, cnn_epochs=15, inception_epochs=15, best_epochs=60),
 }
+
+
+# The steps (the homework's numbering; 2 and 4 are reading, nothing runs) and the networks that train.
+STEPS = (1, 2, 3, 4, 5, 6, 7)
+TRAINED = {5: "cnn_sequential", 6: "cnn_inception", 7: "best"}
+# How a time budget's training time is shared among the steps that train: of what is left when a
+# step starts (after the data, steps 1 and 3, the networks timed, and a reserve for the reports),
+# a step gets its weight over the weights of the steps still to train, so the seconds one step
+# leaves unused go to the next. Step 7 gets the most: its network is the one scored (the model
+# points ask for test macro-F1 >= 0.93) and it still improves with every epoch it gets, while
+# steps 5 and 6 only have to show that the lecture's CNN and its Inception variant learn (2-3
+# epochs give 0.90). 15/15/70 keeps the proportions of the epochs the `quick` preset trained
+# before it had a budget (112, 125 and 482 s on the 2-core host: docs/performance.md).
+TRAINING_SHARES = {5: 0.15, 6: 0.15, 7: 0.70}
+REPORT_SECONDS = 8.0  # kept back per trained network for its report's pictures after the training
+# A run's own start (its precision measured in float32 and mixed where "auto", its network built and
+# timed again) can take longer than the estimate's: a step needs this much more than the estimate.
+ESTIMATE_SAFETY = 1.3
+TRANSFER_SECONDS = 10.0  # step 5's functional twin: the test set predicted once more and saved
+
+
+TRAINING_PART = 0.9  # of a budget, what training gets when the notebook runs step by step (make run: measured)
+
+
+def step_seconds(preset: HomeworkPreset, minutes: float | None = None, steps: Iterable[int] = (5, 6, 7)) -> dict:
+    """The seconds each step trains for when the steps run one by one (the notebook): {step: seconds}.
+
+    `TRAINING_PART` of the budget (`minutes`, default the preset's) shared by `TRAINING_SHARES`
+    among `steps`; {} where the preset trains its epochs.
+    """
+    minutes = preset.minutes if minutes is None else minutes
+    steps = [step for step in steps if step in TRAINING_SHARES]
+    if minutes is None or not steps:
+        return {}
+    total = sum(TRAINING_SHARES[step] for step in steps)
+    return {step: minutes * 60 * TRAINING_PART * TRAINING_SHARES[step] / total for step in steps}
+
+
+def parse_steps(text: str | Iterable[int] | None) -> tuple[int, ...]:
+    """`--steps 5,7` -> (5, 7); None or "" -> every step. An unknown step is one ValueError listing the valid ones."""
+    if text is None or text == "":
+        return STEPS
+    items = [item.strip() for item in text.split(",")] if isinstance(text, str) else list(text)
+    steps = set()
+    for item in items:
+        if str(item) not in {str(step) for step in STEPS}:
+            raise ValueError(
+                f"Unknown step {item!r}; valid steps: {', '.join(map(str, STEPS))} (e.g. --steps 5,7; "
+                "steps 2 and 4 are reading: nothing runs)."
+            )
+        steps.add(int(item))
+    return tuple(sorted(steps))
 
 
 # --------------------------------------------------------------------------- the implementation
 def default_impl(root: Path = REPO_ROOT) -> str:
     """`solutions` where that folder exists (the instructor's repository), else `assignments`."""
-    return "solutions" if (root / "solutions" / ASSIGNMENT / "homework.py").is_file() else "assignments"
+    return assignments.default_impl(ASSIGNMENT, root=root)
 
 
 def resolve_impl(impl: str | None = None, root: Path = REPO_ROOT) -> Path:
     """The homework.py that `--impl` names: `solutions`, `assignments`, a folder, or a .py file."""
-    impl = impl or default_impl(root)
-    path = root / impl / ASSIGNMENT if impl in ("solutions", "assignments") else Path(impl)
-    if path.is_dir():
-        path = path / "homework.py"
-    if not path.is_file():
-        raise ValueError(
-            f"No homework.py at '{path}'; --impl takes solutions, assignments, "
-            f"or a folder (or .py file) with your homework.py."
-        )
-    return path.resolve()
+    return assignments.resolve_impl(ASSIGNMENT, impl, root=root)
 
 
 def load_homework(path: str | Path) -> ModuleType:
     """Import a homework.py by path under a unique module name (several may be loaded side by side)."""
-    path = Path(path)
-    name = f"_kit_homework_{next(_module_ids)}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except Exception as error:
-        del sys.modules[name]
-        raise KitError(
-            f"{path} does not import ({type(error).__name__}: {error}); fix it, then run the homework again."
-        ) from error
-    return module
+    return assignments.load_entry(path, "_kit_homework")
 
 
 # --------------------------------------------------------------------------- step bookkeeping
@@ -205,7 +247,12 @@ def homework_config(preset: HomeworkPreset, name: str, epochs: int):
 
 
 def _model_entry(run, **extra) -> dict:
-    """summary.json's entry for one model: the metrics.json contract + params, epochs, train_seconds."""
+    """summary.json's entry for one model: the metrics.json contract + params, epochs, train_seconds.
+
+    A run trained to a time budget adds `budget`: its seconds, the seconds it took (measuring,
+    training, evaluating and saving), the epochs it got (the last may be partial) and the training
+    images per second it measured.
+    """
     entry = run.evaluation.to_dict()
     entry.update(
         params=int(run.model.count_params()),
@@ -214,7 +261,161 @@ def _model_entry(run, **extra) -> dict:
         run_dir=str(run.run_dir),
         **extra,
     )
+    if getattr(run, "budget", None):
+        entry["budget"] = {
+            "budget_seconds": run.budget["seconds"],
+            "spent_seconds": run.budget["spent_seconds"],
+            "epochs": run.budget["epochs"],
+            "images_per_second": run.budget["measured"].get("images_per_second"),
+        }
     return entry
+
+
+# --------------------------------------------------------------------------- the time budget
+@dataclass
+class HomeworkBudget:
+    """The whole homework's wall seconds, shared among the steps that train (`TRAINING_SHARES`).
+
+    `started` is the `time.perf_counter()` the budget counts from (default: now; the command line
+    gives the start of the Python process, since `make run` promises wall minutes and importing
+    TensorFlow is part of them). `estimates` holds `kit.train.estimate_run` of each network before
+    anything trains; `shares` the steps that will train (asked, and their function written).
+    """
+
+    seconds: float
+    started: float = field(default_factory=time.perf_counter)
+    shares: dict[int, float] = field(default_factory=dict)
+    estimates: dict[int, dict] = field(default_factory=dict)
+    given: dict[int, float] = field(default_factory=dict)  # step -> the seconds it was given
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def kept_back(self, step: int) -> float:
+        """Seconds kept for what follows the training of `step` and later steps: reports, step 5's twin."""
+        reports = len(self.shares) + (1 if 5 in self.shares else 0)  # the functional twin has a report too
+        return REPORT_SECONDS * reports + (TRANSFER_SECONDS if step <= 5 and 5 in self.shares else 0.0)
+
+    def for_step(self, step: int) -> float:
+        """The seconds `step` trains for: its weight's part of what is left (unused seconds flow on)."""
+        later = [other for other in self.shares if other >= step]
+        left = self.seconds - self.elapsed() - self.kept_back(step)
+        self.given[step] = max(left, 0.0) * self.shares[step] / sum(self.shares[other] for other in later)
+        return self.given[step]
+
+    def smallest(self) -> tuple[float, int]:
+        """The smallest budget (seconds, whole tenths of a minute) in which every step's part fits one epoch.
+
+        With every step using exactly its part, step i gets `share_i / sum(shares)` of what is left
+        after now and the reserve, and needs `estimates[i]["smallest_budget"]`. Returns it and the
+        step that needs the most.
+        """
+        total = sum(self.shares.values())
+        needs = {
+            step: ESTIMATE_SAFETY * self.estimates[step]["smallest_budget"] * total / self.shares[step]
+            for step in self.shares
+        }
+        step = max(needs, key=needs.get)
+        seconds = self.elapsed() + self.kept_back(min(self.shares)) + needs[step]
+        return -(-seconds // 6) * 6.0, step
+
+    def refuse_if_too_small(self, device: str) -> None:
+        """`kit.budget.BudgetTooSmall` (before any training) where a step's part cannot fit one epoch."""
+        if not self.shares:
+            return
+        smallest, step = self.smallest()
+        if smallest <= self.seconds:
+            return
+        estimate = self.estimates[step]
+        part = self.shares[step] / sum(self.shares.values())
+        raise BudgetTooSmall(
+            f"a time budget of {format_duration(self.seconds)} is too small for the homework on this machine "
+            f"({device}): {format_duration(self.elapsed())} went to starting, the data and timing the networks, "
+            f"and step {step}'s network ({estimate['model']}) needs {format_duration(estimate['smallest_budget'])} "
+            f"for one epoch (its start, validation and evaluation included) and gets {part:.0%} of the training "
+            f"time, so the smallest budget that fits is {smallest / 60:.1f} min ({smallest:,.0f} s); run with "
+            f"--minutes {smallest / 60:.1f} or more.",
+            smallest,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        total = sum(self.shares.values()) or 1.0
+        return {
+            "minutes": round(self.seconds / 60, 3),
+            "seconds": self.seconds,
+            "shares": {str(step): round(share / total, 4) for step, share in self.shares.items()},
+            "estimates": {
+                str(step): {
+                    "model": estimate["model"],
+                    "images_per_second": round(estimate["images_per_second"], 1),
+                    "smallest_budget_seconds": estimate["smallest_budget"],
+                }
+                for step, estimate in self.estimates.items()
+            },
+            "given_seconds": {str(step): round(seconds, 1) for step, seconds in self.given.items()},
+        }
+
+
+def _budget_candidates(homework, settings: HomeworkPreset, data, steps, sequential, functional) -> dict:
+    """Step -> (config, builder) of each network the asked steps will train (their functions written)."""
+    candidates = {}
+    shape, classes = data.input_shape, data.num_classes
+    if 5 in steps:
+        built = (("build_cnn_sequential", sequential), ("build_cnn_functional", functional))
+        builder = next((name for name, network in built if network is not MISSING), None)
+        if builder:
+            name = "cnn_sequential" if builder == "build_cnn_sequential" else "cnn_functional"
+            candidates[5] = (
+                homework_config(settings, name, settings.cnn_epochs),
+                lambda: getattr(homework, builder)(shape, classes),
+            )
+    if 6 in steps:
+        candidates[6] = (
+            homework_config(settings, "cnn_inception", settings.inception_epochs),
+            lambda: homework.build_inception_cnn(shape, classes),
+        )
+    if 7 in steps:
+        try:
+            config = homework.best_config()
+        except Exception:  # noqa: BLE001 - not written or broken: step 7 reports it when it runs
+            config = None
+        if isinstance(config, TrainConfig):
+            candidates[7] = (best_run_config(config, settings)[0], None)
+    return candidates
+
+
+def time_the_networks(budget: HomeworkBudget, candidates: dict, data, echo: Callable[[str], None]) -> None:
+    """`kit.train.estimate_run` of every network that will train; a network that does not build is left out."""
+    for step, (config, builder) in candidates.items():
+        try:
+            estimate = estimate_run(config, data, model=builder)
+        except Exception:  # noqa: BLE001 - a student's network that fails here fails in its step, with its message
+            continue
+        estimate["model"] = config.model if builder is None else config.name
+        budget.estimates[step] = estimate
+        budget.shares[step] = TRAINING_SHARES[step]
+        echo(
+            f"budget: step {step} ({estimate['model']}) trains {estimate['images_per_second']:,.0f} images/s here; "
+            f"one epoch with its start, validation and evaluation takes {format_duration(estimate['smallest_budget'])}"
+        )
+
+
+def best_run_config(config: TrainConfig, settings: HomeworkPreset, time_budget: float | None = None):
+    """Step 7's config: `best_config()` with the preset's epochs or the step's seconds; (config, note or None)."""
+    note = None
+    if time_budget is not None:
+        overrides: dict[str, Any] = {"time_budget": time_budget}  # kit.train fits the warm-up to the run
+    else:
+        overrides = {"epochs": settings.best_epochs, "time_budget": None}
+        if config.warmup_epochs >= settings.best_epochs:  # a warm-up must end before the run does
+            overrides["warmup_epochs"] = settings.best_epochs / 2
+            note = (
+                f"step 7: warmup_epochs {config.warmup_epochs:g} shortened to {settings.best_epochs / 2:g} "
+                f"for the {settings.name} preset's {settings.best_epochs} epochs"
+            )
+    if settings.name == "smoke":
+        overrides.update(precision="float32", batch_size=min(config.batch_size, 128))
+    return config.replace(**overrides), note
 
 
 def _write_run_report(run, data, log: StepLog, step: int) -> None:
@@ -229,18 +430,18 @@ def _write_run_report(run, data, log: StepLog, step: int) -> None:
 _CHECKED_FUNCTION = {"weight_transfer": "build_cnn_functional"}
 
 
-def grader_checks(homework, step: int, checks: list, log: StepLog) -> None:
+def grader_checks(homework, step: int, rubric: Rubric | None, log: StepLog) -> None:
     """The autograder's visible checks of one step, judged here with its inputs, judges and messages.
 
-    `kit.check.judge_in_process`: the same verdicts `make check` gives (its sandbox aside), so an
+    `kit.grading.kinds.judge_in_process`: the same verdicts `make check` gives (its sandbox aside), so an
     `[ok]` here is a pass there. A function not written yet is left to the step's own to-do line.
     """
-    for check in checks:
-        if check_step(check) != step:
+    for check in rubric.checks if rubric else ():
+        if check.visibility == "hidden" or not rubric.kind(check).needs_entry or check_step(check) != step:
             continue
         function = check.params.get("function") or _CHECKED_FUNCTION.get(check.kind, check.kind)
         try:
-            verdict = judge_in_process(homework, check)
+            verdict = judge_in_process(homework, check, rubric.kinds)
         except NotWritten:
             continue
         points = f"{verdict.points(check.points):g}/{check.points:g} points"
@@ -257,13 +458,13 @@ def check_step(check) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _visible_checks(log: StepLog) -> list:
-    """The rubric's visible checks without the submitted model's (the runner trains, it does not submit)."""
+def _visible_rubric(log: StepLog) -> Rubric | None:
+    """The visible rubric: `grader_checks` judges its checks of the student's code (not the submitted model's)."""
     try:
-        return [check for check in visible_checks(ASSIGNMENT) if check.kind != "model"]
-    except GradingError as error:
+        return load_rubric(ASSIGNMENT, hidden=False)
+    except (GradingError, KitError) as error:
         log.add(0, "rubric", "note", f"the autograder's checks are not run here: {error}")
-        return []
+        return None
 
 
 # --------------------------------------------------------------------------- the steps
@@ -490,15 +691,37 @@ def run_homework(
     *,
     data_dir: str | None = None,
     echo: Callable[[str], None] = print,
+    minutes: float | None = None,
+    steps: str | Iterable[int] | None = None,
+    started: float | None = None,
 ) -> dict:
-    """Run every homework step; write `out/summary.json` and `out/report.md`; return the summary."""
+    """Run the homework's steps; write `out/summary.json` and `out/report.md`; return the summary.
+
+    `minutes` (default: the preset's; None for `smoke` and `full`: their epochs) is the wall time
+    of the whole run, shared among the networks that train (`TRAINING_SHARES`); a budget in which
+    one epoch of a network cannot fit raises `kit.budget.BudgetTooSmall` before anything trains.
+    `steps` (e.g. "5,7"; default every step) runs only those steps. `started`: the
+    `time.perf_counter()` the budget counts from (default: now).
+    """
     settings = HOMEWORK_PRESETS[check_name("preset", preset, HOMEWORK_PRESETS)]
+    asked = parse_steps(steps)
+    minutes = settings.minutes if minutes is None else float(minutes)
+    if minutes is not None and not minutes > 0:
+        raise ValueError(f"--minutes is the homework's wall time in minutes (> 0); got {minutes:g}.")
+    budget = None
+    if minutes is not None:
+        budget = HomeworkBudget(seconds=minutes * 60, started=time.perf_counter() if started is None else started)
     path = resolve_impl(impl)
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     log = StepLog(echo=echo)
-    echo(f"homework: {path} | preset {preset} | output {out_dir}")
+    echo(
+        f"homework: {path} | preset {preset} | "
+        + (f"budget {format_duration(budget.seconds)}" if budget else "by epochs")
+        + ("" if asked == STEPS else f" | steps {', '.join(map(str, asked))}")
+        + f" | output {out_dir}"
+    )
     wiring = f" ({SMOKE_NOTE})" if preset == "smoke" else ""
     if wiring:
         echo(f"note: {SMOKE_NOTE}: it checks that every step runs; use --preset quick for real scores.")
@@ -508,6 +731,7 @@ def run_homework(
         data = data.subset(train=settings.train, val=settings.val, test=settings.test, seed=0)
 
     summary: dict[str, Any] = {"preset": preset, "impl": str(path), **environment.describe()}
+    summary["steps_asked"] = list(asked)
     step_seconds: dict[str, float] = {}
     lap_start = time.perf_counter()
 
@@ -518,22 +742,57 @@ def run_homework(
         step_seconds[step] = round(now - lap_start, 1)
         lap_start = now
 
-    checks = _visible_checks(log)
-    summary["dataset"] = step_dataset(homework, data, out_dir, log)  # step 1
-    grader_checks(homework, 1, checks, log)
-    lap("1")
-    summary["two_styles"], sequential, functional = step_two_styles(homework, data, log)  # step 3
-    grader_checks(homework, 3, checks, log)
-    lap("3")
+    checks = _visible_rubric(log)
+    summary["dataset"] = step_dataset(homework, data, out_dir, log) if 1 in asked else _dataset_facts(data)  # step 1
+    if 1 in asked:
+        grader_checks(homework, 1, checks, log)
+        lap("1")
+    sequential = functional = MISSING
+    summary["two_styles"] = {}
+    if 3 in asked:
+        summary["two_styles"], sequential, functional = step_two_styles(homework, data, log)  # step 3
+        grader_checks(homework, 3, checks, log)
+        lap("3")
+    elif 5 in asked:  # step 5 trains step 3's networks: built here, checked only when step 3 is asked
+        sequential = log.call(homework, 5, "build_cnn_sequential", data.input_shape, data.num_classes)
+        functional = log.call(homework, 5, "build_cnn_functional", data.input_shape, data.num_classes)
+
+    if budget is not None and any(step in asked for step in TRAINED):  # time each network before any trains
+        candidates = _budget_candidates(homework, settings, data, asked, sequential, functional)
+        time_the_networks(budget, candidates, data, echo)
+        budget.refuse_if_too_small(summary.get("device", "this machine"))
+        if budget.shares:
+            total = sum(budget.shares.values())
+            echo(
+                f"budget: {format_duration(budget.elapsed())} of {format_duration(budget.seconds)} spent before "
+                "training; the training time is shared "
+                + ", ".join(f"step {step} {share / total:.0%}" for step, share in budget.shares.items())
+            )
+        lap("timing")
     runs: dict[str, Any] = {}
 
+    def seconds_for(step: int) -> float | None:
+        return budget.for_step(step) if budget is not None and step in budget.shares else None
+
+    def trained_text(run) -> str:
+        if getattr(run, "budget", None):
+            return (
+                f"trained {run.budget['epochs']:g} epochs in {format_duration(run.budget['spent_seconds'])} "
+                f"of {format_duration(run.budget['seconds'])}"
+            )
+        return f"trained {epochs_text(len(run.history))}"
+
     def train_student(step: int, name: str, builder: str, epochs: int):
+        config = homework_config(settings, name, epochs)
+        seconds = seconds_for(step)
+        if seconds is not None:
+            config = config.replace(time_budget=seconds)
         run = log.guard(
             step,
             f"training {name}",
             lambda: train_model(
                 name,
-                homework_config(settings, name, epochs),
+                config,
                 data,
                 out_dir,
                 build=lambda: getattr(homework, builder)(data.input_shape, data.num_classes),
@@ -545,58 +804,63 @@ def run_homework(
                 step,
                 name,
                 "ok",
-                f"step {step}: {name} trained {epochs_text(len(run.history))}: "
-                f"test macro-F1 {run.evaluation.macro_f1:.4f}{wiring}",
+                f"step {step}: {name} {trained_text(run)}: test macro-F1 {run.evaluation.macro_f1:.4f}{wiring}",
             )
 
     # Step 5: the CNN-MNIST example trained on Fashion-MNIST. The functional twin gets the
     # trained Sequential weights (step 3's check, now on the whole test set); it is trained on its
     # own only when there is no Sequential model or the weights do not fit.
-    if sequential is not MISSING:
-        train_student(5, "cnn_sequential", "build_cnn_sequential", settings.cnn_epochs)
-    if functional is not MISSING:
-        if "cnn_sequential" in runs:
-            run = log.guard(
-                5,
-                "copying cnn_sequential's weights into cnn_functional",
-                lambda: transfer_run(
-                    homework.build_cnn_functional(data.input_shape, data.num_classes),
-                    runs["cnn_sequential"],
-                    data,
-                    out_dir,
-                ),
-            )
-            if run is not MISSING:
-                runs["cnn_functional"] = run
-                log.add(
+    if 5 in asked:
+        if sequential is not MISSING:
+            train_student(5, "cnn_sequential", "build_cnn_sequential", settings.cnn_epochs)
+        if functional is not MISSING:
+            if "cnn_sequential" in runs:
+                run = log.guard(
                     5,
-                    "cnn_functional",
-                    "ok",
-                    "step 5: cnn_functional with cnn_sequential's trained weights: "
-                    f"test macro-F1 {run.evaluation.macro_f1:.4f}{wiring}",
+                    "copying cnn_sequential's weights into cnn_functional",
+                    lambda: transfer_run(
+                        homework.build_cnn_functional(data.input_shape, data.num_classes),
+                        runs["cnn_sequential"],
+                        data,
+                        out_dir,
+                    ),
                 )
-        if "cnn_functional" not in runs:
-            train_student(5, "cnn_functional", "build_cnn_functional", settings.cnn_epochs)
-
-    lap("5")
+                if run is not MISSING:
+                    runs["cnn_functional"] = run
+                    log.add(
+                        5,
+                        "cnn_functional",
+                        "ok",
+                        "step 5: cnn_functional with cnn_sequential's trained weights: "
+                        f"test macro-F1 {run.evaluation.macro_f1:.4f}{wiring}",
+                    )
+            if "cnn_functional" not in runs:
+                train_student(5, "cnn_functional", "build_cnn_functional", settings.cnn_epochs)
+        lap("5")
 
     # Step 6: the Inception variant, judged by the confusion matrix and F1.
-    summary["inception_module"] = inception_module_check(homework, log)
-    if log.call(homework, 6, "build_inception_cnn", data.input_shape, data.num_classes) is not MISSING:
-        train_student(6, "cnn_inception", "build_inception_cnn", settings.inception_epochs)
-    judged = next((name for name in ("cnn_inception", "cnn_sequential", "cnn_functional") if name in runs), None)
-    if judged:
-        y_true, y_pred = runs[judged].evaluation.y_true, runs[judged].evaluation.y_pred
-    else:  # no trained model: check the functions on the test labels against a perturbed copy
-        y_true = data.y_test
-        y_pred = np.where(np.arange(len(y_true)) % 5 == 0, (y_true + 1) % data.num_classes, y_true)
-    summary["f1_check"] = {"model": judged, **student_metrics_check(homework, y_true, y_pred, data.num_classes, log)}
-    grader_checks(homework, 6, checks, log)
-    lap("6")
+    if 6 in asked:
+        summary["inception_module"] = inception_module_check(homework, log)
+        if log.call(homework, 6, "build_inception_cnn", data.input_shape, data.num_classes) is not MISSING:
+            train_student(6, "cnn_inception", "build_inception_cnn", settings.inception_epochs)
+        judged = next((name for name in ("cnn_inception", "cnn_sequential", "cnn_functional") if name in runs), None)
+        if judged:
+            y_true, y_pred = runs[judged].evaluation.y_true, runs[judged].evaluation.y_pred
+        else:  # no trained model: check the functions on the test labels against a perturbed copy
+            y_true = data.y_test
+            y_pred = np.where(np.arange(len(y_true)) % 5 == 0, (y_true + 1) % data.num_classes, y_true)
+        summary["f1_check"] = {
+            "model": judged,
+            **student_metrics_check(homework, y_true, y_pred, data.num_classes, log),
+        }
+        grader_checks(homework, 6, checks, log)
+        lap("6")
 
     # Step 7: the student's best recipe, trained with this preset's budget.
-    grader_checks(homework, 7, checks, log)
-    config = log.call(homework, 7, "best_config")
+    config = MISSING
+    if 7 in asked:
+        grader_checks(homework, 7, checks, log)
+        config = log.call(homework, 7, "best_config")
     if config is not MISSING:
         if not isinstance(config, TrainConfig):
             log.add(
@@ -607,20 +871,9 @@ def run_homework(
             )
             config = MISSING
         else:
-            overrides = {"epochs": settings.best_epochs}
-            if config.warmup_epochs >= settings.best_epochs:  # a warm-up must end before the run does
-                overrides["warmup_epochs"] = settings.best_epochs / 2
-                log.add(
-                    7,
-                    "best_config",
-                    "note",
-                    f"step 7: warmup_epochs {config.warmup_epochs:g} shortened to "
-                    f"{settings.best_epochs / 2:g} for the {preset} preset's "
-                    f"{settings.best_epochs} epochs",
-                )
-            if preset == "smoke":
-                overrides.update(precision="float32", batch_size=min(config.batch_size, 128))
-            config = config.replace(**overrides)
+            config, note = best_run_config(config, settings, seconds_for(7))
+            if note:
+                log.add(7, "best_config", "note", note)
             run = log.guard(7, "training best_config()", lambda: train_model("best", config, data, out_dir))
             if run is not MISSING:
                 runs["best"] = run
@@ -628,11 +881,12 @@ def run_homework(
                     7,
                     "best",
                     "ok",
-                    f"step 7: best_config() ({config.model}) trained {epochs_text(len(run.history))}: "
+                    f"step 7: best_config() ({config.model}) {trained_text(run)}: "
                     f"test macro-F1 {run.evaluation.macro_f1:.4f}{wiring}",
                 )
-    summary["best_config"] = None if config is MISSING else config.to_dict()
-    lap("7")
+    if 7 in asked:
+        summary["best_config"] = None if config is MISSING else config.to_dict()
+        lap("7")
 
     for name, run in runs.items():
         _write_run_report(run, data, log, {"cnn_inception": 6, "best": 7}.get(name, 5))
@@ -653,10 +907,22 @@ def run_homework(
     summary["problems"] = log.problems
     summary["step_seconds"] = step_seconds
     summary["total_seconds"] = round(time.perf_counter() - started, 1)
+    if budget is not None:
+        summary["budget"] = {**budget.to_dict(), "wall_seconds": round(budget.elapsed(), 1)}
     summary = jsonable(summary)
     write_json(out_dir / SUMMARY_FILE, summary)
     write_homework_report(summary, out_dir)
     return summary
+
+
+def _dataset_facts(data) -> dict:
+    """summary.json's `dataset` when step 1 is not asked: sizes and classes only."""
+    return {
+        "source": data.source,
+        "class_names": list(data.class_names),
+        "input_shape": list(data.input_shape),
+        "sizes": {"train": int(len(data.y_train)), "validation": int(len(data.y_val)), "test": int(len(data.y_test))},
+    }
 
 
 # --------------------------------------------------------------------------- report.md
@@ -699,6 +965,7 @@ def write_homework_report(summary: dict, out_dir: str | Path) -> Path:
             if summary["preset"] == "smoke"
             else []
         ),
+        *_budget_lines(summary),
         "## Steps",
         "",
     ]
@@ -744,6 +1011,8 @@ def write_homework_report(summary: dict, out_dir: str | Path) -> Path:
 
     styles = summary["two_styles"]
     lines += ["## Step 3: one network, two styles", ""]
+    if 3 not in (summary.get("steps_asked") or STEPS):
+        lines += ["Not run: not among the steps asked (`--steps`).", ""]
     rows = [{"model": name, **styles[name]} for name in ("cnn_sequential", "cnn_functional") if name in styles]
     if rows:
         lines += [markdown_table(pd.DataFrame(rows)), ""]
@@ -771,7 +1040,15 @@ def write_homework_report(summary: dict, out_dir: str | Path) -> Path:
         entry = models.get(name)
         lines += [f"## {titles[name]}", ""]
         if entry is None:
-            lines += ["Not trained: see the steps above.", ""]
+            asked = summary.get("steps_asked") or STEPS
+            step = 6 if name == "cnn_inception" else 7 if name == "best" else 5
+            lines += [
+                "Not trained: see the steps above."
+                if step in asked
+                else f"Not run: this run asked for step{'s' if len(asked) > 1 else ''} "
+                f"{', '.join(map(str, asked))} only (`--steps`).",
+                "",
+            ]
             continue
         lines += [_model_table(entry), ""]
         for picture, title in (
@@ -840,16 +1117,63 @@ def write_homework_report(summary: dict, out_dir: str | Path) -> Path:
     return path
 
 
+def _budget_lines(summary: dict) -> list[str]:
+    """report.md's "Time budget" section: the machine, the budget, its split, and what each step got."""
+    budget = summary.get("budget")
+    if not budget or not budget.get("shares"):
+        return []
+    shares = ", ".join(f"step {step} {share:.0%}" for step, share in budget["shares"].items())
+    lines = [
+        "## Time budget",
+        "",
+        f"**{format_duration(budget['seconds'])}** of wall time on {summary['device']} ({summary['backend']}); "
+        f"the run took {format_duration(budget['wall_seconds'])} from the start of Python. The training time was "
+        f"shared {shares or 'among no step'} (step 7 gets the most: its network is the one scored); each network "
+        "was timed before anything trained, and each run fitted its epochs and its learning-rate schedule to its "
+        "seconds, correcting after every epoch (`kit.train`'s `time_budget`).",
+        "",
+    ]
+    rows = []
+    for step, name in TRAINED.items():
+        entry = (summary.get("models") or {}).get(name) or (
+            (summary.get("models") or {}).get("cnn_functional") if step == 5 else None
+        )
+        if not entry or not entry.get("budget"):
+            continue
+        spent = entry["budget"]
+        rows.append(
+            {
+                "step": step,
+                "network": Path(entry["run_dir"]).name,
+                "seconds given": spent["budget_seconds"],
+                "seconds taken": spent["spent_seconds"],
+                "epochs": spent["epochs"],
+                "training images/s": spent["images_per_second"],
+                "test macro-F1": entry["macro_f1"],
+            }
+        )
+    if rows:
+        formats = {"seconds given": ".0f", "seconds taken": ".0f", "epochs": ".2f", "training images/s": ".0f"}
+        lines += [markdown_table(pd.DataFrame(rows), floatfmt=formats), ""]
+    return lines
+
+
 def _model_table(entry: dict) -> str:
+    budget = entry.get("budget")
     rows = [
         ("test accuracy", f"{entry['accuracy']:.4f}"),
         ("test macro-F1", f"{entry['macro_f1']:.4f}"),
         ("weighted F1", f"{entry['weighted_f1']:.4f}"),
         ("parameters", f"{entry['params']:,}"),
-        ("epochs", str(entry["epochs"])),
+        ("epochs", f"{budget['epochs']:g} (by the clock)" if budget else str(entry["epochs"])),
         ("training time (s)", f"{entry['train_seconds']:.1f}"),
         ("test images", f"{entry['n_test']:,}"),
     ]
+    if budget:
+        rows += [
+            ("seconds given / taken", f"{budget['budget_seconds']:.0f} / {budget['spent_seconds']:.0f}"),
+            ("training images/s (measured)", f"{budget['images_per_second']:,.0f}"),
+        ]
     if entry.get("weights_from"):
         rows.append(("weights from", entry["weights_from"]))
     return markdown_table(pd.DataFrame(rows, columns=["", "value"]))
@@ -891,9 +1215,45 @@ def _inception_lines(summary: dict) -> list[str]:
     ]
 
 
-def command(args) -> int:
-    """`python -m kit homework --impl ... --preset ... --out DIR`."""
-    summary = run_homework(args.impl, args.preset, args.out, data_dir=getattr(args, "data_dir", None))
+def build_parser() -> argparse.ArgumentParser:
+    """The runner's own arguments (`python -m kit homework [--assignment fashion_mnist] ...`)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m kit homework", description="Every step of the Fashion-MNIST homework, one report."
+    )
+    parser.add_argument(
+        "--impl", help="solutions, assignments, or a folder with homework.py (default: solutions where present)"
+    )
+    parser.add_argument(
+        "--preset",
+        choices=tuple(HOMEWORK_PRESETS),
+        default="quick",
+        help="smoke: a wiring check (a few hundred images, ~2 min on 2 cores); quick: 15 minutes of wall time for "
+        "the whole homework on any machine (the default); full: the GPU recipe by its epochs",
+    )
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        help="the whole run's wall minutes (default: the preset's, 15 for quick), shared among the networks that "
+        "train (step 7 gets 70 %%); more minutes or a faster machine train more epochs",
+    )
+    parser.add_argument("--steps", help="only these steps, e.g. 7 or 5,7 (default: every step)")
+    parser.add_argument("--out", default="runs/homework")
+    parser.add_argument("--data-dir")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m kit homework --impl ... --preset ... [--minutes M] [--steps 5,7] --out DIR`."""
+    args = build_parser().parse_args(argv)
+    summary = run_homework(
+        args.impl,
+        args.preset,
+        args.out,
+        data_dir=args.data_dir,
+        minutes=args.minutes,
+        steps=args.steps,
+        started=time.perf_counter() - process_seconds(),  # the wall minutes count from Python's start
+    )
     out = Path(args.out)
     print(
         f"wrote {out / REPORT_FILE} and {out / SUMMARY_FILE} in {summary['total_seconds']:.0f} s"
