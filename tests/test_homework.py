@@ -411,16 +411,26 @@ def test_the_homework_shares_its_training_time_and_refuses_a_budget_too_small(ho
     kept = 4 * homework_runner.REPORT_SECONDS + homework_runner.TRANSFER_SECONDS
     left = 900.0 - budget.elapsed() - kept
     assert budget.for_step(5) == pytest.approx(0.15 * left, abs=0.5)
-    # the smallest budget: step 6 needs 1.3 x 42 s for its 15 %: 364 s of training, rounded up to 0.1 min
-    smallest, step = budget.smallest()
-    assert step == 6 and smallest == pytest.approx(-(-(budget.elapsed() + kept + 1.3 * 42 / 0.15) // 6) * 6)
+    # the smallest budget: one epoch of each step, with the 1.3 margin, rounded up to 0.1 min
+    needs = 1.3 * (30.0 + 42.0 + 120.0)
+    assert budget.smallest() == pytest.approx(-(-(budget.elapsed() + kept + needs) // 6) * 6)
+    # a slow step 6 (its epoch more than its 15 % of what is left) gets its epoch; step 7 gives it up
+    slow = homework_runner.HomeworkBudget(seconds=900.0)
+    for step, smallest in ((5, 30.0), (6, 200.0), (7, 120.0)):
+        slow.estimates[step], slow.shares[step] = estimate(smallest), homework_runner.TRAINING_SHARES[step]
+    slow.refuse_if_too_small("CPU: test")
+    assert slow.shares[6] == pytest.approx(1.3 * 200.0)  # its epoch, not 15 %
+    left = 900.0 - slow.elapsed() - kept
+    assert sum(slow.shares.values()) == pytest.approx(left, abs=0.5)
+    assert slow.shares[7] / slow.shares[5] == pytest.approx(0.70 / 0.15)  # the rest shared by the weights
+    assert slow.for_step(5) == pytest.approx(slow.shares[5], abs=0.5)
     budget.refuse_if_too_small("CPU: test")  # 900 s is enough
-    small = homework_runner.HomeworkBudget(seconds=120.0, estimates=budget.estimates, shares=budget.shares)
+    small = homework_runner.HomeworkBudget(seconds=120.0, estimates=budget.estimates, shares=dict(budget.shares))
     with pytest.raises(BudgetTooSmall) as refused:
         small.refuse_if_too_small("CPU: test")
     message = str(refused.value)
     assert message.startswith("a time budget of 2.0 min (120 s) is too small for the homework on this machine (CPU:")
-    assert "step 6's network (net) needs 42 s for one epoch" in message and "gets 15% of the training time" in message
+    assert "one epoch of each network needs" in message and "step 7's net the most: 2.0 min (120 s)" in message
     assert message.endswith(f"run with --minutes {refused.value.smallest_seconds / 60:.1f} or more.")
 
 

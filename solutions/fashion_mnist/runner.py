@@ -303,40 +303,52 @@ class HomeworkBudget:
         self.given[step] = max(left, 0.0) * self.shares[step] / sum(self.shares[other] for other in later)
         return self.given[step]
 
-    def smallest(self) -> tuple[float, int]:
-        """The smallest budget (seconds, whole tenths of a minute) in which every step's part fits one epoch.
+    def needs(self) -> dict[int, float]:
+        """Seconds each step needs for one epoch (its start, validation and evaluation), with a margin."""
+        return {step: ESTIMATE_SAFETY * self.estimates[step]["smallest_budget"] for step in self.shares}
 
-        With every step using exactly its part, step i gets `share_i / sum(shares)` of what is left
-        after now and the reserve, and needs `estimates[i]["smallest_budget"]`. Returns it and the
-        step that needs the most.
-        """
-        total = sum(self.shares.values())
-        needs = {
-            step: ESTIMATE_SAFETY * self.estimates[step]["smallest_budget"] * total / self.shares[step]
-            for step in self.shares
-        }
-        step = max(needs, key=needs.get)
-        seconds = self.elapsed() + self.kept_back(min(self.shares)) + needs[step]
-        return -(-seconds // 6) * 6.0, step
+    def smallest(self) -> float:
+        """The smallest budget (seconds, whole tenths of a minute) in which every step fits one epoch."""
+        seconds = self.elapsed() + self.kept_back(min(self.shares)) + sum(self.needs().values())
+        return -(-seconds // 6) * 6.0
 
     def refuse_if_too_small(self, device: str) -> None:
-        """`kit.budget.BudgetTooSmall` (before any training) where a step's part cannot fit one epoch."""
+        """`kit.budget.BudgetTooSmall` (before any training) where the steps cannot each fit one epoch; else
+        the shares made to give every step at least one epoch (a slow step 5 or 6 takes from step 7)."""
         if not self.shares:
             return
-        smallest, step = self.smallest()
-        if smallest <= self.seconds:
-            return
-        estimate = self.estimates[step]
-        part = self.shares[step] / sum(self.shares.values())
-        raise BudgetTooSmall(
-            f"a time budget of {format_duration(self.seconds)} is too small for the homework on this machine "
-            f"({device}): {format_duration(self.elapsed())} went to starting, the data and timing the networks, "
-            f"and step {step}'s network ({estimate['model']}) needs {format_duration(estimate['smallest_budget'])} "
-            f"for one epoch (its start, validation and evaluation included) and gets {part:.0%} of the training "
-            f"time, so the smallest budget that fits is {smallest / 60:.1f} min ({smallest:,.0f} s); run with "
-            f"--minutes {smallest / 60:.1f} or more.",
-            smallest,
-        )
+        smallest = self.smallest()
+        if smallest > self.seconds:
+            slowest = max(self.needs(), key=self.needs().get)
+            raise BudgetTooSmall(
+                f"a time budget of {format_duration(self.seconds)} is too small for the homework on this machine "
+                f"({device}): {format_duration(self.elapsed())} went to starting, the data and timing the "
+                f"networks, and one epoch of each network needs {format_duration(sum(self.needs().values()))} "
+                f"(step {slowest}'s {self.estimates[slowest]['model']} the most: "
+                f"{format_duration(self.estimates[slowest]['smallest_budget'])}), so the smallest budget that "
+                f"fits is {smallest / 60:.1f} min ({smallest:,.0f} s); run with --minutes {smallest / 60:.1f} or more.",
+                smallest,
+            )
+        self.shares = self.seconds_with_floors()
+
+    def seconds_with_floors(self) -> dict[int, float]:
+        """The training seconds of each step: its share of what is left, but never less than one epoch.
+
+        Written by hand (a water-filling of shares with floors): a step whose share is below its
+        epoch gets its epoch, and the others share what remains by their weights, until every step
+        has at least its epoch. The seconds then serve as the steps' weights (`for_step`).
+        """
+        available = self.seconds - self.elapsed() - self.kept_back(min(self.shares))
+        needs, fixed = self.needs(), {}
+        while True:
+            free = [step for step in self.shares if step not in fixed]
+            left = available - sum(fixed.values())
+            weights = sum(self.shares[step] for step in free)
+            given = {step: left * self.shares[step] / weights for step in free}
+            short = [step for step in free if given[step] < needs[step]]
+            if not short:
+                return {**fixed, **given}
+            fixed.update({step: needs[step] for step in short})
 
     def to_dict(self) -> dict[str, Any]:
         total = sum(self.shares.values()) or 1.0
