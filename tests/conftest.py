@@ -65,3 +65,33 @@ def homework_checks():
     from kit.assignments import get
 
     return get("fashion_mnist").load_module("checks.py")
+
+
+@pytest.fixture
+def run_student_notebook(tmp_path, monkeypatch):
+    """A function that runs an assignment's notebook.ipynb the way a student does, on the smoke preset.
+
+    ``run(assignment_folder, kit_dir, homework_text)``: the folder copied into the release's layout
+    (the kit two folders up) with ``homework_text`` as its homework.py, executed by a Jupyter kernel
+    (nbclient); returns the cells' text output. The notebook writes into ``tmp_path / "out"``.
+    """
+    import shutil
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    def run(assignment_folder, kit_dir, homework_text: str) -> str:
+        folder = tmp_path / "repo" / "assignments" / assignment_folder.name
+        shutil.copytree(assignment_folder, folder)
+        (tmp_path / "repo" / "kit").symlink_to(kit_dir)
+        (folder / "homework.py").write_text(homework_text)
+        notebook = nbformat.reads((folder / "notebook.ipynb").read_text(), as_version=4)
+        monkeypatch.setenv("KIT_NOTEBOOK_PRESET", "smoke")
+        monkeypatch.setenv("KIT_NOTEBOOK_OUT", str(tmp_path / "out"))
+        resources = {"metadata": {"path": str(folder)}}
+        NotebookClient(notebook, timeout=600, kernel_name="python3", resources=resources).execute()
+        return "\n".join(
+            output.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
+        )
+
+    return run

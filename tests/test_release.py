@@ -278,24 +278,10 @@ def test_a_student_checks_the_stubs_then_a_filled_in_homework(student_repo):
     assert "Visible checks: 80 / 100 points" in process.stdout
 
 
-def test_the_released_notebook_runs_top_to_bottom_on_the_smoke_preset(student_repo, tmp_path, monkeypatch):
+def test_the_released_notebook_runs_top_to_bottom_on_the_smoke_preset(student_repo, tmp_path, run_student_notebook):
     """notebook.ipynb in the student's folder, executed by a Jupyter kernel (nbclient) beside a filled-in homework."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    folder = tmp_path / "repo" / "assignments" / "fashion_mnist"  # the release's layout: the kit two folders up
-    shutil.copytree(student_repo / "assignments" / "fashion_mnist", folder)
-    (tmp_path / "repo" / "kit").symlink_to(student_repo / "kit")
-    (folder / "homework.py").write_text((ROOT / "solutions" / "fashion_mnist" / "homework.py").read_text())
-    notebook = nbformat.reads((folder / "notebook.ipynb").read_text(), as_version=4)
-    monkeypatch.setenv("KIT_NOTEBOOK_PRESET", "smoke")
-    monkeypatch.setenv("KIT_NOTEBOOK_OUT", str(tmp_path / "out"))
-    NotebookClient(
-        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
-    ).execute()
-    text = "\n".join(
-        output.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
-    )
+    homework = (ROOT / "solutions" / "fashion_mnist" / "homework.py").read_text()
+    text = run_student_notebook(student_repo / "assignments" / "fashion_mnist", student_repo / "kit", homework)
     assert "confusion matrix equal to scikit-learn's: True" in text
     assert "largest difference with shared weights: 0.0" in text
     for name in ("cnn_sequential", "cnn_inception", "best", "dataset"):

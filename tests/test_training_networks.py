@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -187,24 +186,9 @@ def test_the_runner_on_the_stubs_lists_what_to_write_and_still_reports(tmp_path)
 
 
 @pytest.mark.slow
-def test_the_notebook_runs_top_to_bottom_on_the_smoke_preset(tmp_path, monkeypatch):
+def test_the_notebook_runs_top_to_bottom_on_the_smoke_preset(tmp_path, run_student_notebook):
     """notebook.ipynb of the student folder, run by a Jupyter kernel (nbclient) beside the solution's homework.py."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    folder = tmp_path / "repo" / "assignments" / NAME  # the release's layout: the kit two folders up
-    shutil.copytree(ROOT / "assignments" / NAME, folder)
-    (tmp_path / "repo" / "kit").symlink_to(ROOT / "kit")
-    shutil.copyfile(SOLUTION, folder / "homework.py")
-    notebook = nbformat.reads((folder / "notebook.ipynb").read_text(), as_version=4)
-    monkeypatch.setenv("KIT_NOTEBOOK_PRESET", "smoke")
-    monkeypatch.setenv("KIT_NOTEBOOK_OUT", str(tmp_path / "out"))
-    NotebookClient(
-        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
-    ).execute()
-    text = "\n".join(
-        output.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
-    )
+    text = run_student_notebook(ROOT / "assignments" / NAME, ROOT / "kit", SOLUTION.read_text())
     assert "[ok] initialisation demo" in text and "'equal_to_keras': True" in text
     assert "at test time the layer is the identity: True" in text
     for picture in ("activation_histograms.png", "initial_loss.png", "overfit_320.png", "lr_schedules.png"):

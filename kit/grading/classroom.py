@@ -140,21 +140,9 @@ def grade_class(
         raise GradingError(f"--jobs must be at least 1; got {jobs}.")
     task = get_assignment(assignment)
     rubric = load_rubric(task.name, hidden=hidden)
-    if hidden and not rubric.has_hidden:
-        raise GradingError(
-            f"The hidden checks were asked for, but solutions/{task.name}/rubric_hidden.py is missing "
-            "(grade from the instructor repository, or leave out --hidden)."
-        )
-    selected = list(rubric.checks)
+    selected = rubric.select(hidden=hidden, only=checks)
     if checks is not None:
-        checks = list(checks)
-        unknown = sorted(set(checks) - {c.id for c in rubric.checks})
-        if unknown:
-            raise GradingError(
-                f"Unknown check id(s) {', '.join(unknown)}; valid ids: {', '.join(c.id for c in rubric.checks)}."
-            )
-        selected = [c for c in rubric.checks if c.id in checks]
-        grade_options["only"] = checks
+        grade_options["only"] = list(checks)
     check_ids = [c.id for c in selected]
     # the leaderboard's figure comes from a model check; without one graded the grader's 0 would mislead
     figure = task.leaderboard if task.leaderboard and any("model" in c.kind for c in selected) else None

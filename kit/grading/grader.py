@@ -347,20 +347,7 @@ def grade(
         raise GradingError(f"Submission folder {submission} does not exist; pass the folder holding your files.")
     rubric = load_rubric(assignment)  # hidden ones too where present: `only` may name them
     entry = rubric.assignment.entry
-    if hidden and not rubric.has_hidden:
-        raise GradingError(
-            f"The hidden checks were asked for, but solutions/{rubric.assignment.name}/rubric_hidden.py is missing "
-            "(grade from the instructor repository, or leave out --hidden)."
-        )
-    checks = [c for c in rubric.checks if hidden or c.visibility != "hidden"]
-    if only is not None:
-        only = list(only)
-        unknown = sorted(set(only) - {c.id for c in rubric.checks})
-        if unknown:
-            raise GradingError(
-                f"Unknown check id(s) {', '.join(unknown)}; valid ids: {', '.join(c.id for c in rubric.checks)}."
-            )
-        checks = [c for c in checks if c.id in only]
+    checks = rubric.select(hidden=hidden, only=only)
     checks = [c.scaled(timeout_scale) for c in checks]
     notes = _submission_notes(submission, rubric.assignment.files)
     has_entry = (submission / entry).is_file() and not (submission / entry).is_symlink()

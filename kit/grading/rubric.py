@@ -13,6 +13,7 @@ Both are trusted instructor code holding plain data (no expected answers: each c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -86,6 +87,24 @@ class Rubric:
 
     def kind(self, check: Check):
         return self.kinds[check.kind]
+
+    def select(self, *, hidden: bool = False, only: Iterable[str] | None = None) -> list[Check]:
+        """The checks a grading runs: the visible ones (hidden too where asked), restricted to the ids in ``only``."""
+        if hidden and not self.has_hidden:
+            raise GradingError(
+                f"The hidden checks were asked for, but solutions/{self.assignment.name}/rubric_hidden.py is missing "
+                "(grade from the instructor repository, or leave out --hidden)."
+            )
+        checks = [c for c in self.checks if hidden or c.visibility != "hidden"]
+        if only is None:
+            return checks
+        only = list(only)
+        unknown = sorted(set(only) - {c.id for c in self.checks})
+        if unknown:
+            raise GradingError(
+                f"Unknown check id(s) {', '.join(unknown)}; valid ids: {', '.join(c.id for c in self.checks)}."
+            )
+        return [c for c in checks if c.id in only]
 
 
 def _module(path: Path, name: str):

@@ -373,7 +373,7 @@ def _uid_lock_dir() -> Path:
 class Sandbox:
     """A grading session's scratch space and the way to run one child in it.
 
-    ``with Sandbox(hide=[...]) as box: box.run(request, files=..., arrays=..., limits=..., slot=0)``.
+    ``with Sandbox(hide=[...]) as box: box.run_batch(tasks, request=..., files=..., limits=..., slot=0)``.
     ``slots`` children may run at once (one per thread); as root each slot has a uid of its own,
     claimed exclusively for this grader (``UidClaim``). Entering runs a preflight: a child must be
     able to start the worker and import numpy, pandas and keras before any student code runs.
@@ -405,7 +405,6 @@ class Sandbox:
         self._spare_claims: list[UidClaim] = []  # uids taken for slots whose own still held zombies (_settle)
         self._counter = 0
         self._lock = threading.Lock()
-        self._last_work: dict[int, Path] = {}
 
     def __enter__(self) -> Sandbox:
         if self.root_mode:
@@ -536,27 +535,11 @@ class Sandbox:
                 close_fds=True,
             )
 
-    def run(
-        self,
-        request: dict,
-        *,
-        files: dict[str, str | os.PathLike] = (),
-        arrays: dict[str, np.ndarray] | None = None,
-        limits: Limits = Limits(),
-        slot: int = 0,
-        work: Path | None = None,
-    ) -> ChildResult:
-        """Run the trusted worker on one plain ``request`` (the preflight) in a fresh folder with ``files``."""
-        work = work or self.new_job_dir(slot)
-        self._last_work[slot] = work
-        for name, source in dict(files).items():
-            shutil.copyfile(source, work / name)
-        if arrays is not None:
-            np.savez(work / "inputs.npz", **arrays)
+    def run(self, request: dict, *, limits: Limits = Limits(), slot: int = 0) -> ChildResult:
+        """Run the trusted worker on one plain ``request`` (the preflight) in a fresh folder."""
+        work = self.new_job_dir(slot)
         (work / REQUEST).write_text(json.dumps(self._request(request, work, limits, slot)))
         self._give(work, slot)
-        for name in (RESULT_JSON, RESULT_NPZ):  # a record from an earlier child can never be mistaken for this one's
-            (work / name).unlink(missing_ok=True)
         out_path, err_path = work.parent / "stdout.txt", work.parent / "stderr.txt"
         started = time.monotonic()
         oom_before = _oom_kills()
@@ -648,7 +631,6 @@ class Sandbox:
         """One child for ``tasks[start:]``: the results of the tasks it finished, and of the one it failed at."""
         self._settle(slot)
         work = self.new_job_dir(slot)
-        self._last_work[slot] = work
         for name, source in dict(files).items():
             shutil.copyfile(source, work / name)
         pending = tasks[start:]
@@ -738,10 +720,6 @@ class Sandbox:
             result.load_error = error
             results.append(result)
         return results
-
-    def last_work(self, slot: int) -> Path:
-        """The folder of the slot's last child (where it saved its files)."""
-        return self._last_work[slot]
 
     def _kill_leftovers(self, pid: int | None, slot: int) -> bool:
         """SIGKILL the child's process group and, as root, every process of the slot's own uid.
