@@ -69,6 +69,17 @@ def test_a_slower_epoch_shortens_the_plan_and_a_faster_one_lengthens_it():
     assert record["spent_seconds"] == 270.0 and record["total_steps"] == faster.total_steps
 
 
+def test_the_recorded_throughput_is_the_whole_runs_not_a_short_last_epochs():
+    budget = kb.Budget(seconds=1000, steps_per_epoch=100, batch_size=64, clock=Counter())
+    budget.costs = COSTS
+    assert budget.to_dict()["measured"]["images_per_second"] == pytest.approx(64 / COSTS.step_seconds, abs=0.1)
+    budget.observe_epoch(steps=100, train_seconds=100.0, tail_seconds=10.0)
+    budget.observe_epoch(steps=100, train_seconds=100.0, tail_seconds=10.0)
+    budget.observe_epoch(steps=10, train_seconds=20.0, tail_seconds=10.0)  # a slow moment of a shared host
+    assert budget.costs.step_seconds == pytest.approx(2.0)  # the plan believes the slower machine at once
+    assert budget.to_dict()["measured"]["images_per_second"] == pytest.approx(64 * 210 / 220, abs=0.1)
+
+
 def test_a_budget_too_small_for_one_epoch_is_refused_naming_the_smallest_that_fits():
     clock = Counter()
     budget = kb.Budget(seconds=120, steps_per_epoch=100, clock=clock, what="resnet_fast")
