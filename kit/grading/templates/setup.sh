@@ -82,7 +82,7 @@ rm -rf "$VENV"
 "$VENV/bin/python" - 2>/tmp/kit-setup-check.log <<'PYTHON' || { cat /tmp/kit-setup-check.log >&2; fail "the grading runtime in $VENV does not import; see the error above."; }
 import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-import sys, keras, numpy, pandas, sklearn
+import sys, keras, numpy, pandas, sklearn, yaml
 sys.path.insert(0, "/autograder/source")
 import kit.cli, kit.grading.grader, kit.grading.worker, kit.train, kit.models  # everything grading imports
 print(f"setup.sh: ok: Python {sys.version.split()[0]}, keras {keras.__version__} ({keras.backend.backend()}), "
