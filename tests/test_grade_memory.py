@@ -141,18 +141,16 @@ def _oom_kills(cgroup: Path) -> int | None:
     return None
 
 
-@pytest.mark.grading
-@pytest.mark.skipif(os.geteuid() != 0, reason="making a cgroup needs root")
-def test_a_memory_blow_up_under_1_5_gb_is_that_check_s_zero_not_a_grader_fault(tmp_path):
-    cgroup = _memory_cgroup(1536)
+def _grade_in_cgroup(limit_mb: int, submission: Path, only: list[str], timeout_scale: float = 1.0):
+    """``grade(submission, only=...)`` in a process of a fresh cgroup limited to ``limit_mb``:
+    the finished process (its last stdout line: {check id: [score, output]}) and the cgroup's OOM kills."""
+    cgroup = _memory_cgroup(limit_mb)
     if cgroup is None:
         pytest.skip("no writable cgroup memory controller on this machine")
-    submission = make_submission(tmp_path / "memory", "attacks/memory")
     script = (
         "import json, sys\n"
         "from kit.grading import grade\n"
-        "r = grade(sys.argv[1], assignment='fashion_mnist', only=['confusion_matrix', 'dataset_summary'],\n"
-        "          timeout_scale=0.8)\n"
+        f"r = grade(sys.argv[1], assignment='fashion_mnist', only={only!r}, timeout_scale={timeout_scale})\n"
         "print(json.dumps({t['tags'][0]: [t['score'], t['output']] for t in r['tests']}))\n"
     )
     try:
@@ -175,9 +173,32 @@ def test_a_memory_blow_up_under_1_5_gb_is_that_check_s_zero_not_a_grader_fault(t
             except OSError:
                 time.sleep(0.2)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "memory limit 1536 MB: 1 child(ren) at a time" in done.stderr
-    answer = json.loads(done.stdout.splitlines()[-1])
+    assert f"memory limit {limit_mb} MB: 1 child(ren) at a time" in done.stderr
+    return json.loads(done.stdout.splitlines()[-1]), events
+
+
+@pytest.mark.grading
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a cgroup needs root")
+def test_a_memory_blow_up_under_1_5_gb_is_that_check_s_zero_not_a_grader_fault(tmp_path):
+    submission = make_submission(tmp_path / "memory", "attacks/memory")
+    answer, events = _grade_in_cgroup(1536, submission, ["confusion_matrix", "dataset_summary"], timeout_scale=0.8)
     assert answer["dataset_summary"][0] == 10, answer  # the rest of the submission is graded as usual
     score, output = answer["confusion_matrix"]
     assert score == 0 and "ran out of memory" in output and "MB per check" in output, (output, events)
     assert events in (0, None), f"the kernel's OOM killer ran {events} time(s) in the grading's cgroup"
+
+
+@pytest.mark.grading
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a cgroup needs root")
+def test_a_model_file_is_scored_under_1_5_gb_not_crashed(tmp_path):
+    """Gradescope's 1.5 GB leaves the model's child a data segment of 1,234 MB: scoring 10,000 test
+    images must fit it (predicting in batches of 500 ended in std::bad_alloc, a 0 for every model)."""
+    from kit.train import TRAIN_PRESETS, build_model
+
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    build_model(TRAIN_PRESETS["smoke"]).save(submission / "model.keras")  # the lecture's CNN, untrained
+    answer, _ = _grade_in_cgroup(1536, submission, ["model"])
+    score, output = answer["model"]
+    assert "no result came back" not in output and "bad_alloc" not in output, output
+    assert score == 5, output  # a valid model that outputs probabilities: 5 points, whatever its F1

@@ -149,8 +149,9 @@ class Slot:
             request = {"side": "student", "entry": entry, "checks": self.checks_files}
             self._run(todo, tasks, request, {entry: self.submission / entry}, self._take_student)
         todo = [p for p in plans if p.outcome is None and p.kind.needs_inspection(p.answer)]
-        tasks = [self._inspection(p) for p in todo]
-        self._run(todo, tasks, {"side": "trusted", "checks": self.checks_files}, {}, self._take_inspection)
+        for group in [[p for p in todo if not p.kind.alone]] + [[p] for p in todo if p.kind.alone]:
+            tasks = [self._inspection(p) for p in group]
+            self._run(group, tasks, {"side": "trusted", "checks": self.checks_files}, {}, self._take_inspection)
         for plan in plans:
             if plan.outcome is None:
                 self._guard(plan, lambda plan=plan: self._judge(plan))
