@@ -200,7 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("source", help=source_help)
     q.add_argument("--out", required=True, metavar="DIR", help="the class folder (kept between runs)")
     q.add_argument("--assignment", help="the assignment (default: the only one; see python -m kit assignments)")
-    q.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    q.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="submissions graded at once (default 1; --jobs 2 graded a class 1.8x faster on 2 cores: docs/grading.md)",
+    )
     q.add_argument("--hidden", action="store_true", help="run the hidden checks too")
     q.add_argument("--only", nargs="+", metavar="STUDENT", help="regrade these students alone (e.g. a late one)")
     q.add_argument("--force", action="store_true", help="regrade everyone, changed or not")
