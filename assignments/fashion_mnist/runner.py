@@ -320,11 +320,12 @@ class HomeworkBudget:
             return
         smallest = self.smallest()
         if smallest > self.seconds:
-            slowest = max(self.needs(), key=self.needs().get)
+            needs = self.needs()
+            slowest = max(needs, key=needs.get)
             raise BudgetTooSmall(
                 f"a time budget of {format_duration(self.seconds)} is too small for the homework on this machine "
                 f"({device}): {format_duration(self.elapsed())} went to starting, the data and timing the "
-                f"networks, and one epoch of each network needs {format_duration(sum(self.needs().values()))} "
+                f"networks, and one epoch of each network needs {format_duration(sum(needs.values()))} "
                 f"(step {slowest}'s {self.estimates[slowest]['model']} the most: "
                 f"{format_duration(self.estimates[slowest]['smallest_budget'])}), so the smallest budget that "
                 f"fits is {smallest / 60:.1f} min ({smallest:,.0f} s); run with --minutes {smallest / 60:.1f} or more.",
