@@ -3,17 +3,18 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-requirements
+EDITABLE := $(VENV)/.installed-kit
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 PRESET ?= quick
 # The assignment `make run`, `make check` and `make grade` work on (python -m kit assignments lists them).
 ASSIGNMENT ?= fashion_mnist
 
-.PHONY: run test test-fast lint test-jax setup data fetch-data check grade gradescope-check release assign benchmark clean
+.PHONY: run test test-fast lint test-jax setup data assignment-data fetch-data check grade gradescope-check release assign benchmark clean
 
 ## run: the assignment's runner end to end (the homework: report in runs/homework/; PRESET=smoke|quick|full, default
 ##   quick = 15 minutes of wall time on any machine; MINUTES=M: M minutes instead; STEPS=7 or STEPS=5,7: only those steps)
-run: data
+run: assignment-data
 	$(PY) -m kit homework --assignment $(ASSIGNMENT) --preset $(PRESET) $(if $(MINUTES),--minutes $(MINUTES)) $(if $(STEPS),--steps $(STEPS))
 
 ## test: lint and format check (a finding fails), the whole test suite (two workers, a test file each), then the backend-agnostic tests again under JAX
@@ -33,14 +34,26 @@ lint: setup
 test-jax: setup
 	KERAS_BACKEND=jax $(PY) -m pytest -m backend_agnostic -q
 
-## setup: .venv with requirements.txt, reinstalled only when requirements.txt changes
-setup: $(STAMP)
+## setup: .venv with requirements.txt and the kit itself (editable, so that `.venv/bin/python -m kit` works
+##   from any folder, an assignment's too), redone only when requirements.txt or pyproject.toml changes;
+##   PY=/path/to/python: that interpreter as it is, when it has every pinned requirement (else they are installed)
+ifeq ($(origin PY),command line)
+setup:
+	@$(PY) scripts/requirements_met.py requirements.txt || $(PY) -m pip install --quiet -r requirements.txt
+else
+setup: $(STAMP) $(EDITABLE)
+endif
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	cp requirements.txt $(STAMP)
+
+# (PYTHONWARNINGS: setuptools warns that a folder named kit in the current folder comes first; it is this one)
+$(EDITABLE): $(STAMP) pyproject.toml
+	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet --no-deps --no-build-isolation --editable .
+	touch $(EDITABLE)
 
 ## data: make sure verified Fashion-MNIST files are found, and say in one line where (fast, ~0.5 s, when they are)
 data: setup
@@ -58,13 +71,19 @@ fetch-data: setup
 	@$(PY) -m kit data --check 2>/dev/null || $(PY) -m kit data --download --check
 	@$(PY) -m kit data --check && echo "Fashion-MNIST files found and verified (details: $(PY) -m kit data)"
 
+## assignment-data: the data sets ASSIGNMENT's manifest names, found and verified (none named: nothing is fetched;
+##   an unknown name: Fashion-MNIST, and the command after it names the valid assignments)
+assignment-data: setup
+	@sets="$$($(PY) -m kit assignments --datasets $(ASSIGNMENT) 2>/dev/null)" || sets=fashion_mnist; \
+	for set in $$sets; do case $$set in fashion_mnist) $(MAKE) --no-print-directory data ;; esac; done
+
 ## check: the autograder's visible checks on your work (ASSIGNMENT=name; SUBMISSION=folder, default the assignment's; OUT=results.json)
-check: data
+check: assignment-data
 	$(PY) -m kit check $(SUBMISSION) --assignment $(ASSIGNMENT) $(if $(OUT),--out "$(OUT)")
 
 # >>> instructor only: `make release` leaves the targets from here to the closing marker out
 ## grade: grade one submission folder, e.g. make grade SUBMISSION=path/to/folder [OUT=results.json] [HIDDEN=1]
-grade: data
+grade: assignment-data
 	@test -n "$(SUBMISSION)" || { echo "usage: make grade SUBMISSION=path/to/folder [OUT=results.json] [HIDDEN=1]" >&2; exit 2; }
 	$(PY) -m kit grade "$(SUBMISSION)" --assignment $(ASSIGNMENT) --out "$(or $(OUT),results.json)" $(if $(HIDDEN),--hidden)
 

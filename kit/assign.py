@@ -217,7 +217,7 @@ def render_assignment(source: str | Path, destination: str | Path) -> dict[str, 
     """What `assign` writes: relative path -> file content, from every file of the solution folder."""
     source, destination = Path(source), Path(destination)
     if not source.is_dir():
-        raise ValueError(f"Solution folder {source} not found; pass a folder such as solutions/fashion_mnist.")
+        raise ValueError(f"Solution folder {source} not found; pass a folder such as solutions/<name>.")
     files = {}
     for path in sorted(source.rglob("*")):
         relative = path.relative_to(source)
@@ -314,6 +314,7 @@ RELEASE_ITEMS = (
     "requirements.txt",
     "Makefile",
     "pyproject.toml",
+    "scripts/requirements_met.py",  # make ... PY=python: that interpreter as it is, when its pins are met
     ".gitignore",
     ".ci",
     "kit",

@@ -28,15 +28,21 @@ __all__ = [
     "FINAL_FIXED_SECONDS",
     "RESERVE_FRACTION",
     "Budget",
+    "BudgetSplit",
     "BudgetTooSmall",
     "Clock",
     "Costs",
     "Plan",
+    "check_least_epochs",
     "format_duration",
+    "format_epochs",
+    "least_steps",
     "plan_steps",
     "process_seconds",
     "reserve",
     "smallest_budget",
+    "split_seconds",
+    "too_small",
 ]
 
 Clock = Callable[[], float]  # seconds from any origin, never going back (default time.perf_counter)
@@ -73,6 +79,13 @@ def format_duration(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
     return f"{seconds / 60:.1f} min ({seconds:,.0f} s)"
+
+
+def format_epochs(epochs: float) -> str:
+    """'0.55 of an epoch', '1 epoch', '7.6 epochs': what a run trained, a part of one epoch said as such."""
+    if epochs < 1:
+        return f"{epochs:.2f} of an epoch"
+    return "1 epoch" if epochs == 1 else f"{epochs:.3g} epochs"
 
 
 @dataclass(frozen=True)
@@ -188,15 +201,38 @@ def plan_steps(
     )
 
 
-def smallest_budget(*, elapsed: float, steps_done: int, steps_per_epoch: int, costs: Costs) -> float:
-    """The smallest budget (seconds, rounded up to a tenth of a minute) in which the current epoch ends.
+def check_least_epochs(least_epochs: Any) -> None:
+    """One ValueError sentence where ``least_epochs`` is not a fraction of an epoch in (0, 1]."""
+    if isinstance(least_epochs, bool) or not (isinstance(least_epochs, (int, float)) and 0 < least_epochs <= 1):
+        raise ValueError(
+            f"least_epochs is the fraction of an epoch a timed run trains at least, in (0, 1]; got {least_epochs!r}."
+        )
 
-    From the start of a run that is one whole epoch: its steps, its validation and checkpoint,
-    the final evaluation, what has been spent already (``elapsed``) and the reserve.
+
+def least_steps(steps_done: int, steps_per_epoch: int, least_epochs: float = 1.0) -> int:
+    """The fewest steps a run must still train: to the end of its epoch, or to ``least_epochs`` of one (< 1).
+
+    A demonstration run may stop part-way through its only epoch (``least_epochs`` 0.25: a quarter
+    of an epoch is enough to show that a network learns); every other run ends at least one epoch.
+    """
+    check_least_epochs(least_epochs)
+    if least_epochs < 1 and steps_done < steps_per_epoch:
+        return max(math.ceil(least_epochs * steps_per_epoch) - steps_done, 1)
+    return steps_per_epoch - steps_done % steps_per_epoch
+
+
+def smallest_budget(
+    *, elapsed: float, steps_done: int, steps_per_epoch: int, costs: Costs, least_epochs: float = 1.0
+) -> float:
+    """The smallest budget (seconds, rounded up to a tenth of a minute) in which the run's least training ends.
+
+    From the start of a run that is one whole epoch (``least_epochs`` of one, for a demonstration):
+    its steps, its validation and checkpoint, the final evaluation, what has been spent already
+    (``elapsed``) and the reserve.
     """
     needed = (
         elapsed
-        + (steps_per_epoch - steps_done % steps_per_epoch) * costs.step_seconds
+        + least_steps(steps_done, steps_per_epoch, least_epochs) * costs.step_seconds
         + costs.epoch_overhead_seconds
         + costs.final_seconds
     )
@@ -210,6 +246,155 @@ class BudgetTooSmall(TrainingError):
     def __init__(self, message: str, smallest_seconds: float) -> None:
         super().__init__(message)
         self.smallest_seconds = float(smallest_seconds)
+
+
+def too_small(
+    seconds: float, smallest: float, *, device: str = "", spent: str, need: str, what: str = "", advice: str = ""
+) -> BudgetTooSmall:
+    """The one refusal of a budget too small: what was spent, what one epoch needs, the smallest budget that fits.
+
+    ``what`` names the whole ("the homework": "too small for the homework"); ``advice`` is how to
+    give more (default "give at least that"). Returned, for the caller to raise.
+    """
+    machine = f"this machine ({device})" if device else "this machine"
+    whole = f" for {what}" if what else ""
+    return BudgetTooSmall(
+        f"a time budget of {format_duration(seconds)} is too small{whole} on {machine}: {spent}, {need}, so the "
+        f"smallest budget that fits is {smallest / 60:.1f} min ({smallest:,.0f} s); {advice or 'give at least that'}.",
+        smallest,
+    )
+
+
+def split_seconds(seconds: float, weights: dict[Any, float]) -> dict[Any, float]:
+    """``seconds`` shared by ``weights`` ({part: weight}): {part: seconds}; {} without parts."""
+    total = sum(weights.values())
+    return {part: seconds * weight / total for part, weight in weights.items()} if total else {}
+
+
+@dataclass
+class BudgetSplit:
+    """One wall budget shared among the parts of a run that train (a runner's steps), by weights with floors.
+
+    Each part is timed before any trains (``add``: its weight, the seconds one epoch of it needs, and
+    the seconds kept back for it: ``end_seconds`` until the very end, e.g. its report, and
+    ``after_seconds`` right after its training). A part starts with its weight's share of what is
+    left then (``for_part``), so the seconds one part leaves unused go to the next. ``refuse_if_too_small``
+    is the one place that decides that not every part fits its least training (one epoch, or the
+    fraction ``estimate["least_epochs"]`` of one for a demonstration), and floors every share there
+    otherwise (a slow part takes from the others). ``clock`` is injectable.
+    """
+
+    seconds: float
+    safety: float = 1.3  # a run's own start can take longer than its estimate: a part needs this much more
+    clock: Clock = time.perf_counter
+    started: float | None = None
+    label: str = "part {}"  # how a part is named in the refusal and the record
+    what: str = ""  # the whole, named in the refusal ("the homework")
+    advice: str = ""  # how to give more, in the refusal ("run with --minutes {minutes:.1f} or more")
+    shares: dict[Any, float] = field(default_factory=dict)
+    estimates: dict[Any, dict] = field(default_factory=dict)
+    given: dict[Any, float] = field(default_factory=dict)
+    kept: dict[Any, tuple[float, float]] = field(default_factory=dict)  # part -> (end_seconds, after_seconds)
+
+    def __post_init__(self) -> None:
+        if self.started is None:
+            self.started = self.clock()
+
+    def add(self, part: Any, weight: float, estimate: dict, *, end_seconds: float = 0.0, after_seconds: float = 0.0):
+        """A part that will train: ``estimate`` holds ``smallest_budget`` (its least training, seconds), ``model``
+        and, for a demonstration that may stop inside its epoch, ``least_epochs`` (``kit.train.estimate_run``)."""
+        self.shares[part], self.estimates[part] = weight, estimate
+        self.kept[part] = (float(end_seconds), float(after_seconds))
+
+    def elapsed(self) -> float:
+        return self.clock() - self.started
+
+    def kept_back(self, part: Any) -> float:
+        """Seconds kept for what follows the training of ``part`` and the later parts."""
+        order = list(self.shares)
+        later = order[order.index(part) :] if part in order else []
+        return sum(end for end, _ in self.kept.values()) + sum(self.kept[p][1] for p in later)
+
+    def for_part(self, part: Any) -> float:
+        """The seconds ``part`` trains for: its weight's share of what is left (unused seconds flow on)."""
+        order = list(self.shares)
+        later = order[order.index(part) :]
+        left = self.seconds - self.elapsed() - self.kept_back(part)
+        self.given[part] = max(left, 0.0) * self.shares[part] / sum(self.shares[p] for p in later)
+        return self.given[part]
+
+    def needs(self) -> dict[Any, float]:
+        """Seconds each part needs for its least training (its start, validation and evaluation), with the margin."""
+        return {part: self.safety * self.estimates[part]["smallest_budget"] for part in self.shares}
+
+    def smallest(self) -> float:
+        """The smallest budget (seconds, whole tenths of a minute) in which every part fits its least training."""
+        seconds = self.elapsed() + self.kept_back(next(iter(self.shares))) + sum(self.needs().values())
+        return -(-seconds // 6) * 6.0
+
+    def refuse_if_too_small(self, device: str = "") -> None:
+        """``BudgetTooSmall`` where the parts cannot each fit their least training; else floors every share there."""
+        if not self.shares:
+            return
+        smallest = self.smallest()
+        if smallest > self.seconds:
+            needs = self.needs()
+            slowest = max(needs, key=needs.get)
+            raise too_small(
+                self.seconds,
+                smallest,
+                device=device,
+                what=self.what,
+                spent=f"{format_duration(self.elapsed())} went to starting, the data and timing the networks",
+                need=f"and {self._least_training()} needs {format_duration(sum(needs.values()))} "
+                f"({self.label.format(slowest)}'s {self.estimates[slowest]['model']} the most: "
+                f"{format_duration(self.estimates[slowest]['smallest_budget'])})",
+                advice=self.advice.format(minutes=smallest / 60),
+            )
+        self.shares = self.seconds_with_floors()
+
+    def _least_training(self) -> str:
+        """'one epoch of each network', or with demonstrations 'the least training of each network (one epoch;
+        0.25 of an epoch for step 5, step 6)'."""
+        least = {part: estimate.get("least_epochs", 1.0) for part, estimate in self.estimates.items()}
+        partial = {part: fraction for part, fraction in least.items() if fraction < 1}
+        if not partial:
+            return "one epoch of each network"
+        fractions = sorted(set(partial.values()))
+        parts = ", ".join(self.label.format(part) for part in partial)
+        return (
+            f"the least training of each network (one epoch; {'/'.join(f'{f:g}' for f in fractions)} "
+            f"of an epoch for {parts})"
+        )
+
+    def seconds_with_floors(self) -> dict[Any, float]:
+        """Each part's training seconds: its share of what is left, never less than its least (water-filling)."""
+        available = self.seconds - self.elapsed() - self.kept_back(next(iter(self.shares)))
+        needs, fixed = self.needs(), {}
+        while True:
+            free = {part: self.shares[part] for part in self.shares if part not in fixed}
+            given = split_seconds(available - sum(fixed.values()), free)
+            short = [part for part in free if given[part] < needs[part]]
+            if not short:
+                return {part: fixed.get(part, given.get(part)) for part in self.shares}  # the parts' order kept
+            fixed.update({part: needs[part] for part in short})
+
+    def to_dict(self) -> dict[str, Any]:
+        total = sum(self.shares.values()) or 1.0
+        return {
+            "minutes": round(self.seconds / 60, 3),
+            "seconds": self.seconds,
+            "shares": {str(part): round(share / total, 4) for part, share in self.shares.items()},
+            "estimates": {
+                str(part): {
+                    "model": estimate["model"],
+                    "images_per_second": round(estimate["images_per_second"], 1),
+                    "smallest_budget_seconds": estimate["smallest_budget"],
+                }
+                for part, estimate in self.estimates.items()
+            },
+            "given_seconds": {str(part): round(seconds, 1) for part, seconds in self.given.items()},
+        }
 
 
 @dataclass
@@ -228,6 +413,7 @@ class Budget:
     what: str = "the model"  # named in the refusal: "one epoch of <what>"
     device: str = ""  # named in the refusal: "on this machine (<device>)"
     batch_size: int | None = None  # to report training images per second
+    least_epochs: float = 1.0  # the least it trains (a fraction: a demonstration that may stop inside its epoch)
     costs: Costs | None = None
     plans: list[Plan] = field(default_factory=list)
     measured: dict[str, Any] = field(default_factory=dict)
@@ -266,26 +452,33 @@ class Budget:
     def first_plan(self, steps_done: int = 0) -> Plan:
         """The plan before training; refuses (``BudgetTooSmall``) a budget in which the next epoch cannot end."""
         plan = self.plan(steps_done, "start" if steps_done == 0 else f"resumed after step {steps_done}")
-        if plan.total_steps - steps_done < self.steps_per_epoch - steps_done % self.steps_per_epoch:
+        needed = least_steps(steps_done, self.steps_per_epoch, self.least_epochs)
+        if plan.total_steps - steps_done < needed:
             smallest = smallest_budget(
                 elapsed=plan.elapsed_seconds,
                 steps_done=steps_done,
                 steps_per_epoch=self.steps_per_epoch,
                 costs=self.costs,
+                least_epochs=self.least_epochs,
             )
-            epoch = self.steps_per_epoch * self.costs.step_seconds + self.costs.epoch_overhead_seconds
-            machine = f"this machine ({self.device})" if self.device else "this machine"
+            epoch = needed * self.costs.step_seconds + self.costs.epoch_overhead_seconds
+            least = (
+                "one epoch"
+                if needed >= self.steps_per_epoch - steps_done % self.steps_per_epoch
+                else (f"{needed / self.steps_per_epoch:.2g} of an epoch")
+            )
             started = (
                 f"{format_duration(plan.elapsed_seconds)} are spent (the run's earlier part included)"
                 if self.spent_before
                 else f"{format_duration(plan.elapsed_seconds)} went to loading and measuring"
             )
-            raise BudgetTooSmall(
-                f"a time budget of {format_duration(self.seconds)} is too small on {machine}: {started}, one epoch "
-                f"of {self.what} takes about {format_duration(epoch)} with its validation and the final evaluation "
-                f"{format_duration(self.costs.final_seconds)}, so the smallest budget that fits is "
-                f"{smallest / 60:.1f} min ({smallest:,.0f} s); give at least that.",
+            raise too_small(
+                self.seconds,
                 smallest,
+                device=self.device,
+                spent=started,
+                need=f"{least} of {self.what} takes about {format_duration(epoch)} with its validation and the "
+                f"final evaluation {format_duration(self.costs.final_seconds)}",
             )
         return plan
 

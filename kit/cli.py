@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m kit", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    # --- data (kit.data) and exploration (kit.explore): homework step 1
+    # --- data (kit.data) and exploration (kit.explore): the dataset before any model
     p = commands.add_parser("data", help="find, verify and describe the Fashion-MNIST files")
     p.add_argument("--data-dir", help="folder with the four .gz files (default: the resolution order in README)")
     p.add_argument("--check", action="store_true", help="only verify the files; print nothing but errors")
@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the stratified validation split")
 
-    p = commands.add_parser("explore", help="dataset report: tables and pictures (homework step 1)")
+    p = commands.add_parser("explore", help="dataset report: tables and pictures (study the data before modelling)")
     p.add_argument("--out", required=True, help="folder for dataset.md, dataset.json and PNGs")
     p.add_argument("--data-dir", help="folder with the four .gz files (default: the resolution order in README)")
     p.add_argument(
@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folders with metrics.json")
     p.add_argument("--out", help="write the table to this .csv or .md file too")
 
-    # --- an assignment's runner (its runner.py, e.g. the homework's seven steps) and the single-source assignments
+    # --- an assignment's runner (its runner.py: its steps end to end) and the single-source assignments
     p = commands.add_parser(
         "homework",
         add_help=False,
@@ -153,7 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--assignment", help="the assignment (default: the only one; see python -m kit assignments)")
 
-    commands.add_parser("assignments", help="list the assignments: name, visible points, title")
+    p = commands.add_parser("assignments", help="list the assignments: name, visible points, title")
+    p.add_argument(
+        "--datasets",
+        metavar="NAME",
+        help="print only the data sets assignment NAME's manifest names, one a line (make check fetches these)",
+    )
 
     p = commands.add_parser(
         "assign", help="write the student version of assignments from their solutions (default: every assignment)"
@@ -168,10 +173,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     # --- the student's self-check: the autograder's visible checks (kit.check)
     p = commands.add_parser("check", help="your visible score before you submit: the autograder's visible checks")
-    p.add_argument("folder", nargs="?", help="folder with your files (default assignments/ASSIGNMENT)")
+    p.add_argument(
+        "folder", nargs="?", help="folder with your files (default: the folder you are in, else assignments/ASSIGNMENT)"
+    )
     p.add_argument("--out", help="also write Gradescope's results.json (visible checks only) here")
     p.add_argument("--no-cache", action="store_true", help="grade again even if nothing changed since the last check")
-    p.add_argument("--assignment", help="the assignment (default: the only one; see python -m kit assignments)")
+    p.add_argument("--strict", action="store_true", help="exit status 1 when a visible point is missing (scripts, CI)")
+    p.add_argument(
+        "--only", nargs="+", metavar="NAME", help="the checks of these functions (or check ids) alone, e.g. f1_scores"
+    )
+    p.add_argument("--assignment", help="the assignment (default: the one of the folder you are in, or the only one)")
 
     # --- the autograder (kit.grading)
     p = commands.add_parser("grade", help="grade a submission folder into Gradescope's results.json")
@@ -206,11 +217,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="submissions graded at once (default 1; --jobs 2 graded a class 1.8x faster on 2 cores: docs/grading.md)",
     )
-    q.add_argument("--hidden", action="store_true", help="run the hidden checks too")
+    q.add_argument(
+        "--visible", action="store_true", help="the visible checks alone (the students' view; default: every check)"
+    )
+    q.add_argument("--hidden", action="store_true", help=argparse.SUPPRESS)  # the default now; kept for old scripts
     q.add_argument("--only", nargs="+", metavar="STUDENT", help="regrade these students alone (e.g. a late one)")
     q.add_argument("--force", action="store_true", help="regrade everyone, changed or not")
-    q.add_argument("--checks", nargs="+", metavar="CHECK_ID", help="grade only these checks (a quick look)")
+    q.add_argument(
+        "--checks", nargs="+", metavar="CHECK_ID", help="grade only these checks: a quick look, in DIR/quick-look"
+    )
     q.add_argument("--no-similarity", action="store_true", help="leave out the similarity check")
+    q.add_argument(
+        "--lms-column",
+        metavar="NAME",
+        help="canvas.csv's assignment column, as Canvas' own export names it, e.g. \"Homework 1 (12345)\" "
+        "(default: the assignment's title, which Canvas imports as a new assignment)",
+    )
     q = steps.add_parser(
         "similarity", help="compare every pair of submissions (code, models) into DIR/similarity.html and .csv"
     )

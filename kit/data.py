@@ -1,4 +1,4 @@
-"""Fashion-MNIST from verified IDX files -> numpy arrays (homework step 1: get the data).
+"""Fashion-MNIST from verified IDX files -> numpy arrays (get the data, verified, before anything else).
 
 The four files (Xiao, Rasul & Vollgraf 2017, Zalando Research) are looked for in a fixed
 order (``candidate_dirs``), every file is verified (gzip, IDX header, 28x28, counts, and the

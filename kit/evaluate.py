@@ -1,6 +1,6 @@
 """Test-set evaluation: predictions -> confusion matrix, per-class P/R/F1, top losses, ensembles, TTA.
 
-Homework step 6 studies a model "with the confusion matrix and the F1 measure"; every number
+A model is studied "with the confusion matrix and the F1 measure" (the lecture); every number
 here comes from scikit-learn (``confusion_matrix``, ``precision_recall_fscore_support``,
 ``classification_report``), with sparse integer labels (Keras' own F1Score needs one-hot).
 Ensembles average the members' probability distributions and then take the argmax (lecture

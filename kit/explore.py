@@ -1,4 +1,4 @@
-"""Homework step 1: study the dataset's structure and statistics before modelling.
+"""Study the dataset's structure and statistics before modelling: tables, pictures, one report.
 
 ``summary(data)`` gives pandas tables (class balance, pixel statistics, exact duplicates);
 ``write_dataset_report(data, out_dir)`` adds the pictures (sample grid, per-class mean image,
@@ -277,8 +277,10 @@ def _to_jsonable(table: pd.DataFrame) -> dict:
     return json.loads(table.to_json(orient="index"))
 
 
-def write_dataset_report(data: FashionMNIST, out_dir: str | os.PathLike, *, seed: int = 0) -> dict:
-    """Write ``dataset.md``, ``dataset.json`` and the four PNGs into ``out_dir``; returns the JSON's content."""
+def write_dataset_report(
+    data: FashionMNIST, out_dir: str | os.PathLike, *, seed: int = 0, title: str = "Fashion-MNIST: the dataset"
+) -> dict:
+    """Write ``dataset.md`` (under ``title``), ``dataset.json`` and the four PNGs into ``out_dir``; returns the JSON."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with _remember_conversions():
@@ -307,15 +309,15 @@ def write_dataset_report(data: FashionMNIST, out_dir: str | os.PathLike, *, seed
         "images": {key: name for key, (name, _) in IMAGES.items()},
     }
     write_json(out / "dataset.json", result)
-    (out / "dataset.md").write_text(_markdown(data, tables, findings))
+    (out / "dataset.md").write_text(_markdown(data, tables, findings, title))
     result["files"] = [str(out / "dataset.md"), str(out / "dataset.json")] + [str(out / n) for n, _ in IMAGES.values()]
     return result
 
 
-def _markdown(data: FashionMNIST, tables: dict[str, pd.DataFrame], findings: dict) -> str:
+def _markdown(data: FashionMNIST, tables: dict[str, pd.DataFrame], findings: dict, title: str) -> str:
     counts = tables["class_counts"]
     lines = [
-        "# Fashion-MNIST: the dataset (homework step 1)",
+        f"# {title}",
         "",
         f"Source: `{data.source}` (files verified against `datasets/fashion-mnist/SHA256SUMS`).",
         f"Splits: {len(data.y_train)} train / {len(data.y_val)} validation (stratified, carved from the "

@@ -144,7 +144,7 @@ def _linear_norm_act(linear_cls, units: int, *, rank: int, knobs: dict, name: st
     return out
 
 
-# ---------------------------------------------------------------- the homework's networks
+# ---------------------------------------------------------------- the Keras CNN-MNIST example and its Inception variant
 @_register
 def cnn_mnist(
     input_shape: Shape = (28, 28, 1),
@@ -161,7 +161,7 @@ def cnn_mnist(
     regularizer: str = "l2",
     l1_ratio: float = 0.5,
 ) -> keras.Model:
-    """The Keras CNN-MNIST example, the homework's network (steps 3 and 5).
+    """The Keras CNN-MNIST example (Keras' examples/mnist_cnn.py, the lecture's first CNN).
 
     Conv2D(32, 3x3, relu) -> Conv2D(64, 3x3, relu) -> MaxPooling2D(2x2) -> Dropout(0.25) ->
     Flatten -> Dense(128, relu) -> Dropout(0.5) -> Dense(10, softmax): 1,199,882 parameters
@@ -223,12 +223,12 @@ def cnn_mnist_inception(
     regularizer: str = "l2",
     l1_ratio: float = 0.5,
 ) -> keras.Model:
-    """Homework step 6: ``cnn_mnist`` with an Inception module between the second conv and the pooling.
+    """``cnn_mnist`` with an Inception module between the second conv and the pooling.
 
     Where: on the 24x24x64 maps of conv2, before MaxPooling2D. Why there: at full resolution,
     before pooling throws position away, the module lets the net choose per channel among
     1x1, 3x3 and 5x5 receptive fields (and a pooled view); everything else is the baseline, so
-    the comparison of step 6 isolates the module. Filters (1x1, 3x3 reduce, 3x3, 5x5 reduce,
+    a comparison with ``cnn_mnist`` isolates the module. Filters (1x1, 3x3 reduce, 3x3, 5x5 reduce,
     5x5, pool proj) default to GoogLeNet's inception(3a) divided by 4: 16 + 32 + 8 + 8 = 64
     output channels, the same as conv2, so the classifier head (and its 1.18M weights) is
     unchanged; the 1x1 reductions keep the module at ~6.4M multiply-adds per image (the

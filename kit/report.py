@@ -3,7 +3,7 @@
 What an instructor reads when judging a model (fastai's ``ClassificationInterpretation`` in
 spirit): the configuration and environment, the model table, the training curves (lecture
 recipe step 6: the train/validation gap tells over- from underfitting; a moving average for
-noisy loss), the confusion matrix and per-class F1 (homework step 6), the most-confused
+noisy loss), the confusion matrix and per-class F1, the most-confused
 pairs and the test images with the highest loss.
 Plots are drawn on ``matplotlib.figure.Figure`` objects (Agg canvas, PNG files), so the
 global pyplot backend of a notebook is never changed.
@@ -510,24 +510,18 @@ def _report_text(
 
 
 # --------------------------------------------------------------------------- comparison
-HOMEWORK_SUMMARY = "summary.json"  # what `python -m kit homework` writes beside its model run folders
-
-
 def find_run_dirs(paths: Iterable[str | os.PathLike]) -> tuple[list[Path], list[str]]:
     """The run folders among `paths` (as `kit compare runs/*` passes them), and a note for each path skipped.
 
-    A homework output folder (summary.json beside one run folder per model) stands for its run
-    folders; anything else without metrics.json is skipped with a note saying why.
+    A folder of run folders (a runner's output: one run folder per model) stands for them;
+    anything else without metrics.json is skipped with a note saying why.
     """
     runs, notes = [], []
     for path in map(Path, paths):
         if (path / METRICS_FILE).is_file():
             runs.append(path)
-        elif (path / HOMEWORK_SUMMARY).is_file():
-            inner = sorted(child for child in path.iterdir() if (child / METRICS_FILE).is_file())
+        elif path.is_dir() and (inner := sorted(child for child in path.iterdir() if (child / METRICS_FILE).is_file())):
             runs += inner
-            if not inner:
-                notes.append(f"skipped {path}: a homework folder with no trained model yet")
         elif (path / CONFIG_FILE).is_file():
             notes.append(f"skipped {path}: no {METRICS_FILE} yet (create it with `python -m kit report {path}`)")
         else:

@@ -25,9 +25,9 @@ from typing import Any
 import keras
 import numpy as np
 
-from kit import distribute, environment, models, runs
+from kit import distribute, environment, host_fit, models, runs
 from kit.augment import MixingDataset, augmentation_layers, split_spec
-from kit.budget import Budget, BudgetTooSmall, Costs, format_duration, smallest_budget
+from kit.budget import Budget, BudgetTooSmall, Costs, check_least_epochs, format_duration, smallest_budget
 from kit.callbacks import (
     LOSS_EXPLODED,
     NaNGuard,
@@ -97,6 +97,11 @@ class TrainConfig:
     final evaluation and saving end within the budget; each epoch's measured seconds correct the
     plan, and the learning-rate schedule (warm-up, then its decay) ends at the last step. ``epochs``
     is then not used; config.json's ``training.budget`` records the measurements and every plan.
+    ``least_epochs`` (with a budget): the least the run trains, one epoch (1) or, for a demonstration
+    whose share of a budget is less than an epoch, a fraction of one (0.25: stop part-way, say so).
+    ``fit_to_host`` (with a budget): the network's width is chosen for this machine's measured speed
+    from the measured table of ``kit.host_fit`` (a slow host trains a narrower network for
+    more epochs); the run's config.json records the choice and why.
     """
 
     name: str = ""
@@ -126,6 +131,8 @@ class TrainConfig:
     devices: int = 1
     tensorboard: bool = False
     time_budget: float | None = None
+    least_epochs: float = 1.0
+    fit_to_host: bool = False
 
     def __post_init__(self) -> None:
         self.validate()
@@ -151,6 +158,9 @@ class TrainConfig:
             _split_augmentation(self.augmentation)  # unknown names -> ValueError listing valid ones
         if self.warmup_epochs < 0 or self.validation_size < 0:
             raise ValueError("warmup_epochs and validation_size must be >= 0.")
+        check_least_epochs(self.least_epochs)
+        if self.fit_to_host:
+            host_fit.check(self.model, self.model_options)  # a width with no measured table: one sentence
         budget = self.time_budget
         if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0):
             raise ValueError(
@@ -198,7 +208,7 @@ class TrainConfig:
         return cls.from_dict(values)
 
 
-# kit.train's presets: one TrainConfig per machine size (the homework has its own, kit.homework.HOMEWORK_PRESETS).
+# kit.train's presets: one TrainConfig per machine size (an assignment's runner keeps presets of its own).
 TRAIN_PRESETS: dict[str, TrainConfig] = {
     # seconds: 2,000 training images, 2 epochs, float32 (no precision measurement), small test set.
     "smoke": TrainConfig(
@@ -277,7 +287,7 @@ def build_model(config: TrainConfig, input_shape=(28, 28, 1), num_classes: int =
 
     The augmentation layers are Keras preprocessing layers: active in ``fit``, the identity at
     inference, and saved inside model.keras. ``builder``: a function returning an uncompiled
-    Keras model (e.g. a student's ``build_cnn_functional``) or a model itself.
+    Keras model (e.g. a student's model-building function) or a model itself.
     """
     if builder is not None:
         network = builder if isinstance(builder, keras.Model) else builder()
@@ -475,26 +485,33 @@ def budget_learning_rates(config: TrainConfig, steps_per_epoch: int):
     return curve
 
 
-def estimate_run(config: TrainConfig, data, *, model=None, clock=None) -> dict[str, Any]:
-    """Before any training: how long ``config`` would take here, from its network compiled and timed.
-
-    For a caller that shares one budget among several runs and must refuse a budget too small
-    before the first of them trains (the homework runner). Builds and compiles the network as
-    ``train`` would (``model``: a builder, as in ``train``; precision "auto" is timed in float32,
-    the slower guess) and times it with ``measure_speed`` on ``data``. Returns the ``kit.budget.Costs``
-    (``costs``), ``steps_per_epoch``, ``setup_seconds`` (building, compiling and timing: a run
-    pays about as much before its first step), ``images_per_second`` and ``smallest_budget``: the
-    budget one epoch of it needs (``kit.budget.smallest_budget``).
-    """
-    clock = clock or time.perf_counter
-    start = clock()
-    config = config.validate()
+def _labels(config: TrainConfig, data) -> tuple[Any, bool, Any, Any]:
+    """(batch mixing, one-hot?, training labels, validation labels): one-hot float32 where label smoothing
+    or MixUp/CutMix needs soft targets, else the integer labels as they are."""
     _, mixing = _split_augmentation(config.augmentation)
     one_hot = bool(config.label_smoothing > 0 or mixing)
     y_train, y_val = data.y_train, data.y_val
     if one_hot:
         y_train = keras.utils.to_categorical(y_train, data.num_classes).astype("float32")
         y_val = keras.utils.to_categorical(y_val, data.num_classes).astype("float32")
+    return mixing, one_hot, y_train, y_val
+
+
+def estimate_run(config: TrainConfig, data, *, model=None, clock=None) -> dict[str, Any]:
+    """Before any training: how long ``config`` would take here, from its network compiled and timed.
+
+    For a caller that shares one budget among several runs and must refuse a budget too small
+    before the first of them trains (a runner sharing one budget among steps). Builds and compiles the network as
+    ``train`` would (``model``: a builder, as in ``train``; precision "auto" is timed in float32,
+    the slower guess) and times it with ``measure_speed`` on ``data``. Returns the ``kit.budget.Costs``
+    (``costs``), ``steps_per_epoch``, ``setup_seconds`` (building, compiling and timing: a run
+    pays about as much before its first step), ``images_per_second`` and ``smallest_budget``: the
+    budget its least training needs: one epoch, or ``config.least_epochs`` of one (``kit.budget.smallest_budget``).
+    """
+    clock = clock or time.perf_counter
+    start = clock()
+    config = config.validate()
+    mixing, one_hot, y_train, y_val = _labels(config, data)
     precision = "float32" if config.precision == "auto" else config.precision
     previous_policy = keras.config.dtype_policy()
     keras.config.set_dtype_policy(precision)
@@ -541,7 +558,10 @@ def estimate_run(config: TrainConfig, data, *, model=None, clock=None) -> dict[s
         "steps_per_epoch": steps_per_epoch,
         "setup_seconds": setup,
         "images_per_second": config.batch_size / costs.step_seconds,
-        "smallest_budget": smallest_budget(elapsed=setup, steps_done=0, steps_per_epoch=steps_per_epoch, costs=costs),
+        "least_epochs": config.least_epochs,
+        "smallest_budget": smallest_budget(
+            elapsed=setup, steps_done=0, steps_per_epoch=steps_per_epoch, costs=costs, least_epochs=config.least_epochs
+        ),
     }
 
 
@@ -566,30 +586,188 @@ def _resolve_verbose(verbose):
     return int(verbose)
 
 
-def _record_budget(budget: Budget, run_dir: Path, training: dict, payload: dict) -> None:
-    """config.json's ``training.budget``: the measurements, every plan and the seconds spent so far."""
-    training["budget"] = budget.to_dict()
-    runs.write_record(run_dir, payload)
+@dataclass
+class _RunState:
+    """One run as its phases see it (prepare, compile, callbacks, fit, stop, finish), and config.json's record.
+
+    ``record`` is the one writer of config.json: each phase ends with one write; the budget's state
+    (``kit.budget.Budget``, changed after the start only by ``kit.callbacks.TimeBudget``) goes with it.
+    """
+
+    config: TrainConfig
+    run_dir: Path
+    data: Any
+    y_train: Any
+    y_val: Any
+    mixing: Any
+    one_hot: bool
+    monitor: str
+    resume: bool
+    best_so_far: float | None
+    env: dict
+    precision: str
+    budget: Budget | None = None
+    training: dict = field(default_factory=dict)
+
+    @property
+    def payload(self) -> dict:
+        return {"config": self.config.to_dict(), "environment": self.env, "training": self.training}
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.data.y_train) / self.config.batch_size)
+
+    def record(self, *, budget: bool = True, **training: Any) -> None:
+        """config.json: ``training`` updated, with the budget's measurements and plans where the run is timed."""
+        self.training.update(training)
+        if budget and self.budget is not None:
+            self.training["budget"] = self.budget.to_dict()
+        runs.write_record(self.run_dir, self.payload)
 
 
-def _plan_before_training(budget, model, config, data, y_train, y_val, run_dir, training, payload, *, resume: bool):
+def _resume_point(run_dir: Path, config: TrainConfig, resume: bool) -> tuple[float | None, str | None, float]:
+    """A resumed run's (best monitored value so far, precision, budget seconds spent); a fresh run's folder cleared."""
+    if not resume:
+        runs.clear(run_dir)
+        return None, None, 0.0
+    previous, previous_precision = runs.previous_run(run_dir)
+    spent_before = float((previous.get("budget") or {}).get("spent_seconds") or 0.0)
+    if previous.get("stop_reason") in ("finished", "early stopping"):
+        raise TrainingError(
+            f"the run in {run_dir} already finished ({previous['stop_reason']}); "
+            "train again without --resume, or into another --out folder."
+        )
+    runs.trim_history(run_dir, runs.backup_epoch(run_dir))
+    best_so_far = runs.best_epoch(runs.read_history(run_dir / runs.HISTORY_FILE), config.monitor)[1]
+    return best_so_far, previous_precision, spent_before
+
+
+def _choose_precision(config: TrainConfig, data, y_train, model, previous_precision) -> tuple[str, dict]:
+    """The run's dtype policy and why: a given model's, a resumed run's, measured ("auto"), or the config's."""
+    if model is not None and isinstance(model, keras.Model):  # built already: its layers' policy is fixed
+        return model.dtype_policy.name, {"asked": config.precision, "reason": "model given"}
+    if previous_precision in PRECISIONS[1:]:  # a resumed run keeps the precision it started with
+        return previous_precision, {"asked": config.precision, "reason": "resumed run"}
+    if config.precision == "auto":
+        return measure_precision(config, data.x_train, y_train, data.num_classes, builder=model)
+    return config.precision, {"asked": config.precision}
+
+
+def _prepare(config: TrainConfig, data, out, *, resume: bool, data_dir, model, clock, started: float) -> _RunState:
+    """Phase 1: the config checked, the run folder (fresh or resumed), the data, labels, precision and budget."""
+    config = config.validate()
+    if not config.name:
+        config = config.replace(name=config.model)
+    refuse_before_writing(config, model)
+    run_dir = Path(out) if out is not None else Path("runs") / config.name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    best_so_far, previous_precision, spent_before = _resume_point(run_dir, config, resume)
+
+    data = runs.run_data(config.to_dict(), data, data_dir)
+    config, host_choice = _fit_to_host(
+        config, data, model, run_dir, resume, clock, lambda: config.time_budget - spent_before - clock() + started
+    )
+    mixing, one_hot, y_train, y_val = _labels(config, data)
+    monitor = config.monitor if len(data.y_val) > 0 else "loss"
+
+    environment.set_seed(config.seed)
+    precision, precision_record = _choose_precision(config, data, y_train, model, previous_precision)
+    env = {**environment.describe(), "precision": precision, "precision_choice": precision_record}
+    env["devices"] = config.devices
+    measured = precision_record.get("images_per_second")
+    print(
+        f"kit train: {config.model} | backend {env['backend']} | {env['device']} | precision {precision}"
+        + (f" (measured {measured})" if "images_per_second" in precision_record else "")
+        + (f" | {config.devices} devices" if config.devices > 1 else "")
+        + f" | run folder {run_dir}",
+        flush=True,
+    )
+    state = _RunState(
+        config, run_dir, data, y_train, y_val, mixing, one_hot, monitor, resume, best_so_far, env, precision
+    )
+    if config.time_budget is not None:
+        state.budget = Budget(
+            seconds=float(config.time_budget),
+            steps_per_epoch=state.steps_per_epoch,
+            clock=clock,
+            started=started,
+            spent_before=spent_before,
+            what=config.model if model is None else getattr(model, "name", config.model),
+            device=env["device"],
+            batch_size=config.batch_size,
+            least_epochs=config.least_epochs,
+        )
+    if host_choice:
+        state.training["host_fit"] = host_choice
+    state.record(budget=False, stop_reason="running", resumed=bool(resume))
+    return state
+
+
+def _fit_to_host(
+    config: TrainConfig, data, model, run_dir: Path, resume: bool, clock, seconds_left
+) -> tuple[TrainConfig, dict]:
+    """With ``fit_to_host`` and a budget: the width for this machine (``kit.host_fit.fit``), the speed measured
+    once (``estimate_run``) and ``seconds_left()`` read after it; a resumed run keeps the width it chose."""
+    if not (config.fit_to_host and config.time_budget is not None and model is None):
+        return config, {}
+    previous = runs.previous_run(run_dir)[0].get("host_fit") if resume else None
+    if previous:
+        options = {**config.model_options, previous["option"]: previous["chosen"]}
+        return config.replace(model_options=options, fit_to_host=False), previous
+    estimate = estimate_run(config.replace(fit_to_host=False), data, clock=clock)
+    fitted, choice = host_fit.fit(config, seconds_left(), estimate)
+    print(f"kit train: fitted to this machine: {choice.sentence()}", flush=True)
+    return fitted, choice.to_dict()
+
+
+def _compile(state: _RunState, model) -> keras.Model:
+    """Phase 2 (inside the precision and distribution scope): the network built and compiled.
+
+    By the clock, ``kit.callbacks.TimeBudget`` sets each step's learning rate (the run's length is not
+    known yet); by epochs, the schedule is the config's over its epochs.
+    """
+    config = state.config
+    model = build_model(config, state.data.input_shape, state.data.num_classes, builder=model)
+    if state.budget is None:
+        schedule = make_schedule(
+            config.schedule,
+            config.learning_rate,
+            steps_per_epoch=state.steps_per_epoch,
+            epochs=config.epochs,
+            warmup_epochs=config.warmup_epochs,
+            **config.schedule_options,
+        )
+    else:
+        schedule = float(config.learning_rate)
+    ema_momentum = config.ema_momentum if config.use_ema else None
+    model.compile(
+        optimizer=make_optimizer(config.optimizer, schedule, ema_momentum=ema_momentum, **config.optimizer_options),
+        loss=make_loss(state.one_hot, config.label_smoothing),
+        metrics=["accuracy"],
+        jit_compile=_jit_compile(),
+    )
+    return model
+
+
+def _plan_before_training(state: _RunState, model) -> Any:
     """Time the compiled model (``measure_speed``), plan the run, or refuse a budget too small before training."""
+    budget, config, data = state.budget, state.config, state.data
     predict_batch_size = max(config.batch_size, 1024)  # as ValidationMacroF1 predicts
     images = data.x_val if len(data.y_val) else data.x_train
     x_predict = images[: predict_batch_size + len(images) % predict_batch_size]  # a full batch and the short last one
     validation = None
-    if len(y_val):
-        rows = slice(0, config.batch_size + len(y_val) % config.batch_size)
-        validation = (data.x_val[rows], y_val[rows])
+    if len(state.y_val):
+        rows = slice(0, config.batch_size + len(state.y_val) % config.batch_size)
+        validation = (data.x_val[rows], state.y_val[rows])
     speed = measure_speed(
         model,
         data.x_train,
-        y_train,
+        state.y_train,
         batch_size=config.batch_size,
         predict_batch_size=predict_batch_size,
         x_predict=x_predict,
         validation=validation,
-        save_to=run_dir / ".speed_probe.keras",
+        save_to=state.run_dir / ".speed_probe.keras",
         clock=budget.clock,
     )
     budget.observe_start(
@@ -597,14 +775,12 @@ def _plan_before_training(budget, model, config, data, y_train, y_val, run_dir, 
         validation_images=len(data.y_val),
         test_forward_images=final_forward_images(config, len(data.y_test)),
     )
-    steps_done = runs.backup_epoch(run_dir) * budget.steps_per_epoch if resume else 0
+    steps_done = runs.backup_epoch(state.run_dir) * budget.steps_per_epoch if state.resume else 0
     try:
         plan = budget.first_plan(steps_done)
     except BudgetTooSmall:
-        training.update(stop_reason="budget too small", budget=budget.to_dict())
-        runs.write_record(run_dir, payload)
+        state.record(stop_reason="budget too small")
         raise
-    _record_budget(budget, run_dir, training, payload)
     images_per_second = config.batch_size / speed["step_seconds"]
     print(
         f"kit train: time budget {format_duration(budget.seconds)}"
@@ -614,6 +790,148 @@ def _plan_before_training(budget, model, config, data, y_train, y_val, run_dir, 
         flush=True,
     )
     return plan
+
+
+def _budget_callbacks(state: _RunState, model, verbose) -> tuple[list, int]:
+    """By the clock: the plan before training, and ``TimeBudget`` (the one callback that changes the budget)."""
+    plan = _plan_before_training(state, model)
+    state.record()  # the measurements and the first plan
+    fit_epochs = max(4 * plan.whole_epochs, plan.whole_epochs + 4)  # a bound: the plan ends the run
+    progbar = None
+    if _resolve_verbose(verbose):
+        progbar = keras.callbacks.ProgbarLogger()  # shows the planned epochs (TimeBudget updates it)
+        progbar.async_safe = True  # as Keras' own, which it replaces
+    timer = TimeBudget(
+        state.budget,
+        budget_learning_rates(state.config, state.steps_per_epoch),
+        validation_images=len(state.data.y_val),
+        progbar=progbar,
+        on_plan=lambda _: state.record(),
+    )
+    environment.set_seed(state.config.seed)  # the data order as without the timed steps
+    return [timer, *([progbar] if progbar is not None else [])], fit_epochs
+
+
+def _callbacks(state: _RunState, model, verbose, extra: list | None, clock) -> tuple[list, int]:
+    """Phase 3: the kit's callbacks, the caller's, and the budget's; the epochs ``fit`` is given."""
+    budget_callbacks, fit_epochs = [], state.config.epochs
+    if state.budget is not None:
+        budget_callbacks, fit_epochs = _budget_callbacks(state, model, verbose)
+    standard = standard_callbacks(
+        state.run_dir,
+        x_val=state.data.x_val,
+        y_val=state.data.y_val,
+        images_per_epoch=len(state.data.y_train),
+        monitor=state.monitor,
+        patience=state.config.patience,
+        resume=state.resume,
+        best_so_far=state.best_so_far,
+        tensorboard=state.config.tensorboard,
+        batch_size=max(state.config.batch_size, 1024),
+        ema=bool(model.optimizer.use_ema),
+    )
+    clocks = _clock_callbacks(clock) if state.budget is not None else []  # time passes before anyone reads it
+    return clocks + standard + list(extra or []) + budget_callbacks, fit_epochs
+
+
+def _fit(state: _RunState, model, callbacks: list, epochs: int, verbose) -> float:
+    """Phase 4: ``model.fit`` (numpy arrays, or a PyDataset of mixed batches for MixUp/CutMix); its seconds."""
+    config, data = state.config, state.data
+    if state.mixing:  # MixUp/CutMix mix labels too: a PyDataset of mixed batches, one-hot labels
+        fit_args = dict(
+            x=MixingDataset.from_spec(
+                data.x_train,
+                data.y_train,
+                config.batch_size,
+                data.num_classes,
+                state.mixing,
+                seed=config.seed,
+                shuffle=True,
+            )
+        )
+    else:  # the fast path: exactly plain model.fit on numpy arrays
+        fit_args = dict(x=data.x_train, y=state.y_train, batch_size=config.batch_size, shuffle=True)
+    start = time.perf_counter()
+    model.fit(
+        **fit_args,
+        epochs=epochs,
+        validation_data=(data.x_val, state.y_val) if len(data.y_val) else None,
+        callbacks=callbacks,
+        verbose=_resolve_verbose(verbose),
+    )
+    return time.perf_counter() - start
+
+
+def _stop(state: _RunState, callbacks: list, train_seconds: float):
+    """Phase 5: why training stopped, the history's numbers, recorded; the lecture's hint where the loss exploded."""
+    guard = next(c for c in callbacks if isinstance(c, NaNGuard))
+    early = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
+    history_path = state.run_dir / runs.HISTORY_FILE
+    history = runs.read_history(history_path)
+    best_epoch, best_value = runs.best_epoch(history, state.monitor)
+    if guard.exploded:
+        stop_reason = "loss exploded"
+    elif early is not None and early.stopped_epoch > 0:
+        stop_reason = "early stopping"
+    else:
+        stop_reason = "finished"
+    state.record(
+        stop_reason=stop_reason,
+        epochs=int(len(history)),
+        best_epoch=best_epoch,
+        monitor=state.monitor,
+        best_value=best_value,
+        train_seconds=float(history["epoch_seconds"].sum()) if "epoch_seconds" in history else train_seconds,
+        images_per_second=float(history["images_per_second"].median()) if len(history) else None,
+    )
+    if guard.exploded:
+        raise TrainingError(
+            f"{LOSS_EXPLODED} (learning_rate was {state.config.learning_rate:g}; history so far in {history_path})."
+        )
+    restored = early is not None and early.best_weights is not None and early.best_epoch + 1 == best_epoch
+    return history, best_epoch, restored
+
+
+def _finish(state: _RunState, model, history, best_epoch, restored: bool, train_seconds: float) -> Run:
+    """Phase 6: the best weights, test-time augmentation in the file where asked, the test evaluation, the curves."""
+    config, data, run_dir = state.config, state.data, state.run_dir
+    best_path = run_dir / runs.MODEL_FILE
+    last_epoch = int(history["epoch"].max()) if len(history) else None
+    if best_path.is_file() and best_epoch is not None and best_epoch != last_epoch and not restored:
+        model.load_weights(best_path)  # the checkpointed best epoch, so that evaluation and Run.model match model.keras
+    single = model
+    if config.tta_in_model and best_path.is_file():  # the file carries the test-time augmentation
+        model = models.mirror_average(single)
+        model.save(best_path)
+    evaluation = tta_evaluation = None
+    if len(data.y_test):
+        evaluation = evaluate(model, data.x_test, data.y_test, data.class_names)
+        metrics = evaluation.to_dict()
+        if model is not single:
+            plain = evaluate(single, data.x_test, data.y_test, data.class_names)
+            metrics["without_tta"] = {"accuracy": plain.accuracy, "macro_f1": plain.macro_f1}
+        if config.tta:  # test-time augmentation beside the plain figures (model.keras is not changed by it)
+            tta_evaluation = tta(model, data.x_test, data.y_test, data.class_names, shifts=tta_shifts(config))
+            metrics["tta"] = {
+                "accuracy": tta_evaluation.accuracy,
+                "macro_f1": tta_evaluation.macro_f1,
+                "views": tta_evaluation.extra["tta_views"],
+            }
+        runs.write_metrics(run_dir, metrics)
+    if len(history):
+        plot_training_curves(history, run_dir / runs.CURVES_FILE, best_epoch=best_epoch)
+    if state.budget is not None:  # the whole run's seconds against the budget, evaluation and saving included
+        state.record()
+    return Run(
+        run_dir=run_dir,
+        model=model,
+        history=history,
+        config=config,
+        evaluation=evaluation,
+        train_seconds=train_seconds,
+        tta_evaluation=tta_evaluation,
+        budget=state.training.get("budget"),
+    )
 
 
 def train(
@@ -645,249 +963,26 @@ def train(
     its budget as of its last finished epoch. ``clock``: the budget's clock (default
     ``time.perf_counter``); a clock that is also a Keras callback (a simulated one, in tests) is
     added to the callbacks so that it sees the steps it times.
+
+    In phases, each one record write at its end: prepare, compile, callbacks (and the budget's plan),
+    fit, stop (why, and the history's numbers), finish (best weights, TTA, evaluation, curves).
     """
     clock = clock or time.perf_counter
     started = clock()
-    config = config.validate()
-    if not config.name:
-        config = config.replace(name=config.model)
-    refuse_before_writing(config, model)
-    run_dir = Path(out) if out is not None else Path("runs") / config.name
-    history_path = run_dir / runs.HISTORY_FILE
-    run_dir.mkdir(parents=True, exist_ok=True)
-    best_so_far = None
-    previous_precision = None
-    spent_before = 0.0
-    if resume:
-        previous, previous_precision = runs.previous_run(run_dir)
-        spent_before = float((previous.get("budget") or {}).get("spent_seconds") or 0.0)
-        if previous.get("stop_reason") in ("finished", "early stopping"):
-            raise TrainingError(
-                f"the run in {run_dir} already finished ({previous['stop_reason']}); "
-                "train again without --resume, or into another --out folder."
-            )
-        runs.trim_history(run_dir, runs.backup_epoch(run_dir))
-        best_so_far = runs.best_epoch(runs.read_history(history_path), config.monitor)[1]
-    else:
-        runs.clear(run_dir)
-
-    data = runs.run_data(config.to_dict(), data, data_dir)
-    _, mixing = _split_augmentation(config.augmentation)
-    one_hot = bool(config.label_smoothing > 0 or mixing)
-    num_classes = data.num_classes
-    y_train, y_val = data.y_train, data.y_val
-    if one_hot:
-        y_train = keras.utils.to_categorical(y_train, num_classes).astype("float32")
-        y_val = keras.utils.to_categorical(y_val, num_classes).astype("float32")
-    has_val = len(data.y_val) > 0
-    monitor = config.monitor if has_val else "loss"
-
-    environment.set_seed(config.seed)
-    if model is not None and isinstance(model, keras.Model):  # built already: its layers' policy is fixed
-        precision, precision_record = model.dtype_policy.name, {"asked": config.precision, "reason": "model given"}
-    elif previous_precision in PRECISIONS[1:]:  # a resumed run keeps the precision it started with
-        precision, precision_record = previous_precision, {"asked": config.precision, "reason": "resumed run"}
-    elif config.precision == "auto":
-        precision, precision_record = measure_precision(config, data.x_train, y_train, num_classes, builder=model)
-    else:
-        precision, precision_record = config.precision, {"asked": config.precision}
-    env = {
-        **environment.describe(),
-        "precision": precision,
-        "precision_choice": precision_record,
-        "devices": config.devices,
-    }
-    print(
-        f"kit train: {config.model} | backend {env['backend']} | {env['device']} | precision {precision}"
-        + (
-            f" (measured {precision_record.get('images_per_second')})"
-            if "images_per_second" in precision_record
-            else ""
-        )
-        + (f" | {config.devices} devices" if config.devices > 1 else "")
-        + f" | run folder {run_dir}",
-        flush=True,
-    )
-
-    steps_per_epoch = math.ceil(len(data.y_train) / config.batch_size)
-    budget = None
-    if config.time_budget is not None:
-        budget = Budget(
-            seconds=float(config.time_budget),
-            steps_per_epoch=steps_per_epoch,
-            clock=clock,
-            started=started,
-            spent_before=spent_before,
-            what=config.model if model is None else getattr(model, "name", config.model),
-            device=env["device"],
-            batch_size=config.batch_size,
-        )
-    training: dict[str, Any] = {"stop_reason": "running", "resumed": bool(resume)}
-    payload = {"config": config.to_dict(), "environment": env, "training": training}
-    runs.write_record(run_dir, payload)
-
+    state = _prepare(config, data, out, resume=resume, data_dir=data_dir, model=model, clock=clock, started=started)
     previous_policy = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(precision)
+    keras.config.set_dtype_policy(state.precision)
     try:
-        with distribute.strategy_scope(config.devices):
-            env["replicas"] = distribute.replicas()
-            environment.set_seed(config.seed)
-            model = build_model(config, data.input_shape, num_classes, builder=model)
-            if budget is None:
-                schedule = make_schedule(
-                    config.schedule,
-                    config.learning_rate,
-                    steps_per_epoch=steps_per_epoch,
-                    epochs=config.epochs,
-                    warmup_epochs=config.warmup_epochs,
-                    **config.schedule_options,
-                )
-            else:  # kit.callbacks.TimeBudget sets the learning rate of each step: the run's length is not known yet
-                schedule = float(config.learning_rate)
-            ema_momentum = config.ema_momentum if config.use_ema else None
-            model.compile(
-                optimizer=make_optimizer(
-                    config.optimizer, schedule, ema_momentum=ema_momentum, **config.optimizer_options
-                ),
-                loss=make_loss(one_hot, config.label_smoothing),
-                metrics=["accuracy"],
-                jit_compile=_jit_compile(),
-            )
-            extra_callbacks = list(callbacks or [])
-            budget_callbacks = []
-            fit_epochs = config.epochs
-            if budget is not None:
-                plan = _plan_before_training(
-                    budget, model, config, data, y_train, y_val, run_dir, training, payload, resume=resume
-                )
-                fit_epochs = max(4 * plan.whole_epochs, plan.whole_epochs + 4)  # a bound: the plan ends the run
-                progbar = None
-                if _resolve_verbose(verbose):
-                    progbar = keras.callbacks.ProgbarLogger()  # shows the planned epochs (TimeBudget updates it)
-                    progbar.async_safe = True  # as Keras' own, which it replaces
-                budget_callbacks = [
-                    TimeBudget(
-                        budget,
-                        budget_learning_rates(config, steps_per_epoch),
-                        validation_images=len(data.y_val),
-                        progbar=progbar,
-                        on_plan=lambda b: _record_budget(b, run_dir, training, payload),
-                    ),
-                    *([progbar] if progbar is not None else []),
-                ]
-                environment.set_seed(config.seed)  # the data order as without the timed steps
-            callbacks = (
-                (_clock_callbacks(clock) if budget is not None else [])  # time passes before anyone reads it
-                + standard_callbacks(
-                    run_dir,
-                    x_val=data.x_val,
-                    y_val=data.y_val,
-                    images_per_epoch=len(data.y_train),
-                    monitor=monitor,
-                    patience=config.patience,
-                    resume=resume,
-                    best_so_far=best_so_far,
-                    tensorboard=config.tensorboard,
-                    batch_size=max(config.batch_size, 1024),
-                    ema=bool(model.optimizer.use_ema),
-                )
-                + extra_callbacks
-                + budget_callbacks
-            )
-            validation = (data.x_val, y_val) if has_val else None
-            if mixing:  # MixUp/CutMix mix labels too: a PyDataset of mixed batches, one-hot labels
-                fit_args = dict(
-                    x=MixingDataset.from_spec(
-                        data.x_train,
-                        data.y_train,
-                        config.batch_size,
-                        num_classes,
-                        mixing,
-                        seed=config.seed,
-                        shuffle=True,
-                    )
-                )
-            else:  # the fast path: exactly plain model.fit on numpy arrays
-                fit_args = dict(x=data.x_train, y=y_train, batch_size=config.batch_size, shuffle=True)
-            start = time.perf_counter()
-            model.fit(
-                **fit_args,
-                epochs=fit_epochs,
-                validation_data=validation,
-                callbacks=callbacks,
-                verbose=_resolve_verbose(verbose),
-            )
-            train_seconds = time.perf_counter() - start
+        with distribute.strategy_scope(state.config.devices):
+            state.env["replicas"] = distribute.replicas()
+            environment.set_seed(state.config.seed)
+            network = _compile(state, model)
+            run_callbacks, fit_epochs = _callbacks(state, network, verbose, callbacks, clock)
+            train_seconds = _fit(state, network, run_callbacks, fit_epochs, verbose)
     finally:
         keras.config.set_dtype_policy(previous_policy)
-
-    guard = next(c for c in callbacks if isinstance(c, NaNGuard))
-    early = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
-    history = runs.read_history(history_path)
-    best_epoch, best_value = runs.best_epoch(history, monitor)
-    if guard.exploded:
-        stop_reason = "loss exploded"
-    elif early is not None and early.stopped_epoch > 0:
-        stop_reason = "early stopping"
-    else:
-        stop_reason = "finished"
-    training.update(
-        {
-            "stop_reason": stop_reason,
-            "epochs": int(len(history)),
-            "best_epoch": best_epoch,
-            "monitor": monitor,
-            "best_value": best_value,
-            "train_seconds": float(history["epoch_seconds"].sum()) if "epoch_seconds" in history else train_seconds,
-            "images_per_second": float(history["images_per_second"].median()) if len(history) else None,
-        }
-    )
-    if budget is not None:
-        training["budget"] = budget.to_dict()
-    runs.write_record(run_dir, payload)
-    if guard.exploded:
-        raise TrainingError(
-            f"{LOSS_EXPLODED} (learning_rate was {config.learning_rate:g}; history so far in {history_path})."
-        )
-
-    best_path = run_dir / runs.MODEL_FILE
-    last_epoch = int(history["epoch"].max()) if len(history) else None
-    restored = early is not None and early.best_weights is not None and early.best_epoch + 1 == best_epoch
-    if best_path.is_file() and best_epoch is not None and best_epoch != last_epoch and not restored:
-        model.load_weights(best_path)  # the checkpointed best epoch, so that evaluation and Run.model match model.keras
-    single = model
-    if config.tta_in_model and best_path.is_file():  # the file carries the test-time augmentation
-        model = models.mirror_average(single)
-        model.save(best_path)
-    evaluation = tta_evaluation = None
-    if len(data.y_test):
-        evaluation = evaluate(model, data.x_test, data.y_test, data.class_names)
-        metrics = evaluation.to_dict()
-        if model is not single:
-            plain = evaluate(single, data.x_test, data.y_test, data.class_names)
-            metrics["without_tta"] = {"accuracy": plain.accuracy, "macro_f1": plain.macro_f1}
-        if config.tta:  # test-time augmentation beside the plain figures (model.keras is not changed by it)
-            tta_evaluation = tta(model, data.x_test, data.y_test, data.class_names, shifts=tta_shifts(config))
-            metrics["tta"] = {
-                "accuracy": tta_evaluation.accuracy,
-                "macro_f1": tta_evaluation.macro_f1,
-                "views": tta_evaluation.extra["tta_views"],
-            }
-        runs.write_metrics(run_dir, metrics)
-    if len(history):
-        plot_training_curves(history, run_dir / runs.CURVES_FILE, best_epoch=best_epoch)
-    if budget is not None:  # the whole run's seconds against the budget, evaluation and saving included
-        _record_budget(budget, run_dir, training, payload)
-    return Run(
-        run_dir=run_dir,
-        model=model,
-        history=history,
-        config=config,
-        evaluation=evaluation,
-        train_seconds=train_seconds,
-        tta_evaluation=tta_evaluation,
-        budget=training.get("budget"),
-    )
+    history, best_epoch, restored = _stop(state, run_callbacks, train_seconds)
+    return _finish(state, network, history, best_epoch, restored, train_seconds)
 
 
 # --------------------------------------------------------------------------- command line

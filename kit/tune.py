@@ -3,7 +3,7 @@
 The lecture's recipe: a coarse search of short runs (1-5 epochs), then refine around the best
 and train longer; sample at random rather than on a grid (Bergstra & Bengio 2012, "Random
 search for hyper-parameter optimization"): with the same budget, random trials try more
-distinct values of the few hyperparameters that matter. Homework step 7 uses it to push F1 up.
+distinct values of the few hyperparameters that matter. An assignment's best recipe can use it to push F1 up.
 
 A ``SearchSpace`` maps ``TrainConfig`` fields (or dotted options such as
 ``"model_options.dropout"``) to a list of choices or a range, e.g.::

@@ -13,14 +13,19 @@ from kit import assignments
 from kit.errors import KitError
 
 ROOT = Path(__file__).resolve().parent.parent
+# the course's assignments, read from the folders (a new folder needs no change here)
+FOLDERS = sorted(p.parent.name for p in (ROOT / "solutions").glob(f"*/{assignments.MANIFEST}"))
 
 
 def _kit(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "kit", *args], capture_output=True, text=True, cwd=cwd)
 
 
-def test_the_course_has_both_assignments_and_each_manifest_reads():
-    assert {"fashion_mnist", "training_networks"} <= set(assignments.available())
+def test_the_course_lists_every_assignment_folder_and_each_manifest_reads():
+    assert len(FOLDERS) >= 2 and assignments.available() == FOLDERS
+    for name in FOLDERS:
+        assignment = assignments.get(name)
+        assert assignment.name == name and assignment.title and (assignment.folder / assignment.entry).is_file()
     homework = assignments.get("fashion_mnist")
     assert homework.entry == "homework.py" and "model.keras" in homework.files and homework.leaderboard == "macro-F1"
     assert homework.folder == ROOT / "solutions" / "fashion_mnist" and homework.runner == "runner.py"
@@ -30,7 +35,7 @@ def test_the_course_has_both_assignments_and_each_manifest_reads():
 def test_several_assignments_and_none_named_is_one_sentence():
     with pytest.raises(KitError, match="Several assignments: name one with --assignment .*fashion_mnist.*training"):
         assignments.get()
-    with pytest.raises(KitError, match="Unknown assignment 'nope'; valid names: fashion_mnist, training_networks"):
+    with pytest.raises(KitError, match=f"Unknown assignment 'nope'; valid names: {', '.join(FOLDERS)}"):
         assignments.get("nope")
 
 
@@ -41,13 +46,40 @@ def test_commands_without_an_assignment_name_them_and_exit_2(tmp_path):
         process = _kit(*args)
         assert process.returncode == 2, process.stderr
         assert process.stderr.strip().splitlines() == [
-            "error: Several assignments: name one with --assignment (fashion_mnist, training_networks)."
+            f"error: Several assignments: name one with --assignment ({', '.join(FOLDERS)}), or run the command "
+            "from inside the assignment's folder."
         ]
     listed = _kit("assignments")
     assert listed.returncode == 0
-    lines = listed.stdout.splitlines()
-    assert lines[0].split()[:3] == ["fashion_mnist", "100", "points"]
-    assert any(line.split()[:3] == ["training_networks", "100", "points"] for line in lines)
+    from kit.grading import load_rubric
+
+    for line, name in zip(listed.stdout.splitlines(), FOLDERS, strict=True):
+        visible = sum(check.points for check in load_rubric(name, hidden=False).checks)
+        assert line.split()[:3] == [name, f"{visible:g}", "points"], line
+
+
+def test_each_assignment_names_its_data_sets_and_make_fetches_only_those():
+    """`python -m kit assignments --datasets NAME` prints the manifest's data sets (make check fetches these)."""
+    for name in FOLDERS:
+        process = _kit("assignments", "--datasets", name)
+        assert process.returncode == 0, process.stderr
+        assert process.stdout.split() == list(assignments.get(name).datasets)
+    wrong = _kit("assignments", "--datasets", "nope")
+    assert wrong.returncode == 2 and "Unknown assignment 'nope'" in wrong.stderr
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    for target in ("run", "check", "grade"):
+        assert f"\n{target}: assignment-data\n" in makefile, target
+
+
+def test_every_assignment_is_in_the_student_facing_lists():
+    """docs/authoring.md: a new assignment joins the README's table and docs/student/README.md (the release's
+    README: without it students never hear of the assignment)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    student = (ROOT / "docs" / "student" / "README.md").read_text(encoding="utf-8")
+    table = [line for line in readme.splitlines() if line.startswith("| [`")]
+    for name in FOLDERS:
+        assert any(line.startswith(f"| [`{name}`](assignments/{name}/)") for line in table), name
+        assert f"assignments/{name}" in student, name
 
 
 def _write(folder: Path, files: dict[str, str]) -> Path:
@@ -171,3 +203,21 @@ def test_a_new_assignment_folder_is_graded_by_the_unchanged_kit(tmp_path):
     rubric = load_rubric(tiny)
     module = tiny.load_module("answers.py")
     assert [judge_in_process(module, check, rubric.kinds).fraction for check in rubric.checks] == [1.0, 1.0]
+
+
+def test_an_assignments_own_files_load_under_one_stable_name_each():
+    """Issue 39: loading a rubric or a runner again does not add modules to sys.modules (class grading loads many)."""
+    import sys
+
+    from kit.grading import load_rubric
+
+    load_rubric("training_networks")
+    before = set(sys.modules)
+    for _ in range(3):
+        load_rubric("training_networks")
+        assignments.get("training_networks").load_runner()
+    added = {
+        name for name in set(sys.modules) - before if name.startswith("_kit")
+    }  # the libraries a runner imports aside
+    assert added <= {"_kit_training_networks_runner", "_kit_training_networks_checks"}, sorted(added)
+    assert sys.modules["_kit_training_networks_rubric"].CHECKS  # the stable name holds the latest load

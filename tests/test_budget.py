@@ -114,6 +114,50 @@ def test_a_resumed_budget_keeps_only_its_remainder():
         spent.first_plan(500)  # 60 s left: 50 steps, not the 100 of an epoch
 
 
+def _split(seconds: float, epochs: dict, clock: Counter) -> kb.BudgetSplit:
+    """Three parts (weights 15/15/70 %) whose one epoch needs ``epochs`` seconds; the first keeps 10 s after it."""
+    split = kb.BudgetSplit(
+        seconds=seconds,
+        clock=clock,
+        label="step {}",
+        what="the homework",
+        advice="run with --minutes {minutes:.1f} or more",
+    )
+    for part, weight in ((5, 0.15), (6, 0.15), (7, 0.70)):
+        estimate = {"model": "net", "images_per_second": 256.0, "smallest_budget": epochs[part]}
+        split.add(
+            part, weight, estimate, end_seconds=16.0 if part == 5 else 8.0, after_seconds=10.0 if part == 5 else 0
+        )
+    return split
+
+
+def test_a_split_budget_shares_by_weight_floors_at_one_epoch_and_refuses_once():
+    clock = Counter()
+    clock.now = 30.0  # spent before the split was made: it counts from its own start
+    split = _split(900.0, {5: 30.0, 6: 42.0, 7: 120.0}, clock)
+    clock.now += 20.0  # 20 s spent timing the networks
+    kept = 16 + 8 + 8 + 10  # every part's report, and the first part's follow-up
+    assert split.kept_back(5) == kept and split.kept_back(6) == kept - 10
+    assert split.smallest() == -(-(20 + kept + 1.3 * (30 + 42 + 120)) // 6) * 6
+    split.refuse_if_too_small("CPU: test")  # 900 s is enough: nothing floored
+    assert split.for_part(5) == pytest.approx(0.15 * (900 - 20 - kept))
+    clock.now += split.given[5] - 5  # part 5 leaves 5 s unused: they flow on to parts 6 and 7
+    assert split.for_part(6) == pytest.approx((900 - 20 - split.given[5] + 5 - (kept - 10)) * 0.15 / 0.85)
+    # a slow part 6 (its epoch more than its 15 %) gets its epoch; the rest is shared by the weights
+    slow = _split(900.0, {5: 30.0, 6: 200.0, 7: 120.0}, Counter())
+    slow.refuse_if_too_small()
+    assert list(slow.shares) == [5, 6, 7] and slow.shares[6] == pytest.approx(1.3 * 200.0)
+    assert sum(slow.shares.values()) == pytest.approx(900 - kept)
+    assert slow.shares[7] / slow.shares[5] == pytest.approx(0.70 / 0.15)
+    with pytest.raises(kb.BudgetTooSmall) as refused:
+        _split(120.0, {5: 30.0, 6: 42.0, 7: 120.0}, Counter()).refuse_if_too_small("CPU: test")
+    message = str(refused.value)
+    assert message.startswith("a time budget of 2.0 min (120 s) is too small for the homework on this machine (CPU:")
+    assert "one epoch of each network needs" in message and "step 7's net the most: 2.0 min (120 s)" in message
+    assert message.endswith(f"run with --minutes {refused.value.smallest_seconds / 60:.1f} or more.")
+    assert kb.split_seconds(60.0, {"a": 1, "b": 3}) == {"a": 15.0, "b": 45.0} and kb.split_seconds(5, {}) == {}
+
+
 def test_costs_and_budgets_reject_nonsense():
     with pytest.raises(ValueError, match="step_seconds must be > 0"):
         kb.Costs(step_seconds=0, epoch_overhead_seconds=1, final_seconds=1)
@@ -266,3 +310,67 @@ def test_a_run_is_estimated_before_anything_trains(tiny_data):
     assert estimate["setup_seconds"] == pytest.approx(8.15) and estimate["images_per_second"] == pytest.approx(32)
     assert estimate["smallest_budget"] == 24.0  # as the refusal of a 15 s run above
     assert keras.config.dtype_policy().name == "float32"  # left as it was
+
+
+# ------------------------------------------------------------------- demonstrations: part of an epoch (issue 41)
+def test_a_demonstration_may_plan_part_of_an_epoch_and_no_less_than_its_least():
+    assert kb.least_steps(0, 100) == 100 and kb.least_steps(30, 100) == 70  # a run ends its epoch
+    assert kb.least_steps(0, 100, 0.25) == 25 and kb.least_steps(30, 100, 0.25) == 1  # a demonstration, a quarter
+    with pytest.raises(ValueError, match=r"in \(0, 1\]; got 1.5"):
+        kb.least_steps(0, 100, 1.5)
+    clock = Counter()
+    # 70 s: 1.4 s reserve, 20 s final, 10 s for the epoch's end: 38 steps of the 100-step epoch
+    short = kb.Budget(seconds=70, steps_per_epoch=100, clock=clock, costs=COSTS, least_epochs=0.25).first_plan()
+    assert short.total_steps == 38 and short.epochs == pytest.approx(0.38)
+    with pytest.raises(kb.BudgetTooSmall, match=r"0.25 of an epoch of the model takes about 35 s") as refused:
+        kb.Budget(seconds=50, steps_per_epoch=100, clock=clock, costs=COSTS, least_epochs=0.25).first_plan()
+    # 25 steps + 10 epoch end + 20 final = 55 s, / 0.98 -> 56.1 s -> 1.0 min
+    assert refused.value.smallest_seconds == 60.0
+    assert kb.format_epochs(0.546) == "0.55 of an epoch" and kb.format_epochs(1) == "1 epoch"
+    assert kb.format_epochs(7.6) == "7.6 epochs"
+
+
+def _demonstrations(seconds: float, step_6_least: float) -> kb.BudgetSplit:
+    """Steps 5 and 6 may train a quarter of an epoch (their least: 40 s and ``step_6_least`` s); step 7 one epoch."""
+    split = kb.BudgetSplit(seconds=seconds, clock=Counter(), label="step {}", what="the homework")
+    for part, weight, smallest, least in ((5, 0.15, 40.0, 0.25), (6, 0.15, step_6_least, 0.25), (7, 0.70, 330.0, 1)):
+        estimate = {"model": "net", "images_per_second": 300.0, "smallest_budget": smallest, "least_epochs": least}
+        split.add(part, weight, estimate)
+    return split
+
+
+def test_a_split_keeps_a_demonstrations_share_below_one_epoch_and_floors_it_at_its_least():
+    slow = _demonstrations(900.0, 90.0)  # a slow host: step 6's epoch needs 300 s, its quarter 90 s, its 15 % 135 s
+    slow.refuse_if_too_small()
+    assert slow.shares[6] == pytest.approx(0.15 * 900) and slow.shares[7] == pytest.approx(0.70 * 900)  # shares hold
+    slower = _demonstrations(900.0, 160.0)
+    slower.refuse_if_too_small()
+    assert slower.shares[6] == pytest.approx(1.3 * 160.0)  # floored at its least (with the margin), not at one epoch
+    with pytest.raises(kb.BudgetTooSmall) as refused:
+        _demonstrations(300.0, 90.0).refuse_if_too_small()
+    assert "the least training of each network (one epoch; 0.25 of an epoch for step 5, step 6) needs" in str(
+        refused.value
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.backend_agnostic
+def test_a_demonstration_trains_part_of_an_epoch_within_its_budget(tiny_data, tmp_path):
+    clock = SimulatedClock()
+    config = _tiny_config(time_budget=15, least_epochs=0.25)
+    run = kt.train(config, data=tiny_data, out=tmp_path / "part", verbose=0, clock=clock)
+    # 8.15 s measuring, 2.05 s final, 1 s reserve: 3.8 s for steps and the epoch's end (0.1 s): 3 of 8 steps
+    assert run.budget["total_steps"] == 3 and run.budget["epochs"] == pytest.approx(0.375, abs=1e-3)
+    assert len(run.history) == 1 and clock.now <= 15 - kb.reserve(15)
+    assert run.history["learning_rate"].iloc[-1] == pytest.approx(0.0, abs=1e-9)  # the schedule ended on step 3
+    with pytest.raises(kb.BudgetTooSmall, match=r"0.5 of an epoch of") as refused:  # 4 steps do not fit
+        kt.train(
+            _tiny_config(time_budget=15, least_epochs=0.5),
+            data=tiny_data,
+            out=tmp_path / "half",
+            verbose=0,
+            clock=SimulatedClock(),
+        )
+    assert refused.value.smallest_seconds == 18.0
+    with pytest.raises(ValueError, match=r"least_epochs is the fraction of an epoch"):
+        _tiny_config(least_epochs=0)

@@ -36,13 +36,13 @@ def build_cnn_sequential(input_shape=(28, 28, 1), num_classes=10):
 """
 
 
-def _kit(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+def _kit(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "kit", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})},
         timeout=900,
     )
 
@@ -102,7 +102,7 @@ def test_check_refuses_a_missing_folder_and_writes_nothing(tmp_path):
     assert process.returncode == 2 and "has no homework.py" in process.stderr
 
 
-def test_the_runners_in_process_judges_give_the_graders_verdicts(submission, homework_runner):
+def test_the_runners_in_process_judges_give_the_graders_verdicts(submission, homework_runner, tmp_path):
     """kit.grading.kinds.judge_in_process: the solution passes every visible check; the missing Dropout fails
     with the grader's own message (the homework runner's [ok] lines come from here)."""
     from kit.grading import load_rubric
@@ -111,6 +111,7 @@ def test_the_runners_in_process_judges_give_the_graders_verdicts(submission, hom
     load_homework = homework_runner.load_homework
     rubric = load_rubric("fashion_mnist", hidden=False)
     checks = [check for check in rubric.checks if rubric.kind(check).needs_entry]
+    checks_by_id = {check.id: check for check in checks}
     assert len(checks) == 9
     solution = load_homework(SOLUTION / "homework.py")
     verdicts = {check.id: judge_in_process(solution, check, rubric.kinds) for check in checks}
@@ -118,6 +119,17 @@ def test_the_runners_in_process_judges_give_the_graders_verdicts(submission, hom
     broken = load_homework(submission / "homework.py")
     verdict = judge_in_process(broken, next(c for c in checks if c.id == "cnn_sequential"), rubric.kinds)
     assert not verdict.passed and verdict.message.startswith("layer 4 should be Dropout(0.25), found Flatten")
+    relu_layers = tmp_path / "relu_layers.py"  # the same CNN with linear convolutions and separate ReLU layers
+    relu_layers.write_text(
+        (SOLUTION / "homework.py").read_text()
+        + "\n\ndef build_cnn_sequential(input_shape=(28, 28, 1), num_classes=10):\n"
+        "    return keras.Sequential([keras.Input(shape=input_shape), layers.Conv2D(32, 3), layers.ReLU(),\n"
+        "        layers.Conv2D(64, 3), layers.Activation('relu'), layers.MaxPooling2D(2), layers.Dropout(0.25),\n"
+        "        layers.Flatten(), layers.Dense(128, activation='relu'), layers.Dropout(0.5),\n"
+        "        layers.Dense(num_classes), layers.Softmax(dtype='float32')])\n"
+    )
+    verdict = judge_in_process(load_homework(relu_layers), checks_by_id["cnn_sequential"], rubric.kinds)
+    assert verdict.passed and verdict.fraction == 1, verdict.message
     stubs = load_homework(ROOT / "assignments" / "fashion_mnist" / "homework.py")
     with pytest.raises(NotWritten):
         judge_in_process(stubs, checks[0], rubric.kinds)
@@ -126,11 +138,12 @@ def test_the_runners_in_process_judges_give_the_graders_verdicts(submission, hom
 def test_the_homework_runner_reports_the_graders_verdicts(submission, homework_runner):
     """The issue's case: Dropout left out. The runner said [ok]; now it gives the grader's failure and points."""
     from kit.grading import load_rubric
+    from kit.runner import visible_checks
 
     lines: list[str] = []
     log = homework_runner.StepLog(echo=lines.append)
     homework = homework_runner.load_homework(submission / "homework.py")
-    homework_runner.grader_checks(homework, 3, load_rubric("fashion_mnist", hidden=False), log)
+    visible_checks(homework, load_rubric("fashion_mnist", hidden=False), log, step=3)  # kit.runner, every runner's
     assert [(r["name"], r["status"]) for r in log.records] == [
         ("build_cnn_sequential", "check failed"),
         ("build_cnn_functional", "ok"),
@@ -187,13 +200,79 @@ def test_an_error_in_a_function_shows_the_students_own_frames_only(tmp_path):
 @pytest.mark.slow
 def test_an_unchanged_folder_is_answered_from_the_cache_and_a_change_grades_again(tmp_path):
     (tmp_path / "homework.py").write_text(RUNTIME_ERROR)
-    first = _kit("check", str(tmp_path), "--assignment", "fashion_mnist", "--out", str(tmp_path / "a.json"))
+    (tmp_path / "out").mkdir()
+    env = {"KIT_CACHE_DIR": str(tmp_path / "out" / "cache")}  # not shared with this worker's other tests
+    first = _kit(
+        "check", str(tmp_path), "--assignment", "fashion_mnist", "--out", str(tmp_path / "out" / "a.json"), env=env
+    )
     assert first.returncode == 0 and "from the cache" not in first.stdout
-    again = _kit("check", str(tmp_path), "--assignment", "fashion_mnist", "--out", str(tmp_path / "b.json"))
+    again = _kit(
+        "check", str(tmp_path), "--assignment", "fashion_mnist", "--out", str(tmp_path / "out" / "b.json"), env=env
+    )
     assert again.returncode == 0 and "nothing changed since your last check" in again.stdout
-    assert json.loads((tmp_path / "a.json").read_text()) == json.loads((tmp_path / "b.json").read_text())
-    (tmp_path / "homework.py").write_text(RUNTIME_ERROR + "\n# changed\n")
-    changed = _kit("check", str(tmp_path), "--assignment", "fashion_mnist")
-    assert changed.returncode == 0 and "from the cache" not in changed.stdout
-    forced = _kit("check", str(tmp_path), "--assignment", "fashion_mnist", "--no-cache")
+    first_json, again_json = (json.loads((tmp_path / "out" / n).read_text()) for n in ("a.json", "b.json"))
+    assert {**first_json, "execution_time": 0} == {**again_json, "execution_time": 0}
+    (tmp_path / "homework.py").write_text(RUNTIME_ERROR.replace("undefined_name", "undefined_name2"))
+    changed = _kit("check", str(tmp_path), "--assignment", "fashion_mnist", env=env)
+    assert changed.returncode == 0 and "nothing changed since your last check" not in changed.stdout
+    row = changed.stdout.split("Step 6: confusion matrix", 1)[1].split("Step 6: per-class", 1)[0]
+    assert "(from the cache)" not in row  # the function that changed is graded again
+    forced = _kit("check", str(tmp_path), "--assignment", "fashion_mnist", "--no-cache", env=env)
     assert forced.returncode == 0 and "from the cache" not in forced.stdout
+
+
+@pytest.mark.grading
+@pytest.mark.slow
+def test_a_check_from_inside_a_copy_of_the_folder_fits_100_columns_and_strict_fails(tmp_path):
+    """A student who copied the released folder elsewhere runs `python -m kit check --strict` inside it (issue 42)."""
+    import shutil
+
+    folder = tmp_path / "my_homework"
+    shutil.copytree(ROOT / "assignments" / "training_networks", folder)  # the stubs and the release's own files
+    (folder / "notes.txt").write_text("mine")
+    finished = _kit("check", "--strict", "--no-cache", cwd=folder)
+    assert finished.returncode == 1, finished.stderr  # points are missing: --strict says so to a script
+    lines = finished.stdout.splitlines()
+    assert lines[0].startswith("kit check on the folder you are in: the autograder's visible checks")
+    assert all(len(line) <= 100 for line in lines), max(lines, key=len)
+    ignored = [line for line in lines if line.startswith("Ignored")]
+    assert ignored == ["Ignored (only homework.py, report.md are graded): notes.txt."]  # not README.md, rubric.py, ...
+    assert "Visible checks: 0 / 100 points." in finished.stdout
+    lenient = _kit("check", cwd=folder)
+    assert lenient.returncode == 0 and "nothing changed since your last check" in lenient.stdout
+
+
+CONFUSION = (
+    "def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:\n"
+    "    counts = np.zeros((num_classes, num_classes), dtype=np.int64)\n"
+    "    np.add.at(counts, (np.asarray(y_true), np.asarray(y_pred)), 1)\n"
+    "    return counts\n"
+)
+
+
+@pytest.mark.grading
+@pytest.mark.slow
+def test_after_editing_one_function_only_its_checks_are_graded(tmp_path):
+    """The per-function cache (issue 42): edit confusion_matrix, and the other checks answer from the cache."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    stub = (ROOT / "assignments" / "fashion_mnist" / "homework.py").read_text()
+    (folder / "homework.py").write_text(stub)
+    env = {"KIT_CACHE_DIR": str(tmp_path / "cache")}
+    first = _kit("check", str(folder), "--assignment", "fashion_mnist", "--out", str(tmp_path / "a.json"), env=env)
+    assert first.returncode == 0 and "from the cache" not in first.stdout, first.stderr
+    head = "def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:\n"
+    start = stub.index(head)
+    end = stub.index("\n\n\n", start)
+    (folder / "homework.py").write_text(stub[:start] + CONFUSION + stub[end:] + "\n# a comment changes no check\n")
+    second = _kit("check", str(folder), "--assignment", "fashion_mnist", "--out", str(tmp_path / "b.json"), env=env)
+    assert second.returncode == 0, second.stderr
+    tests = json.loads((tmp_path / "b.json").read_text())["tests"]
+    assert {t["tags"][0]: t["score"] for t in tests}["confusion_matrix"] == 10
+    assert f"{len(tests) - 1} of {len(tests)} checks from the cache" in second.stdout  # f1_scores does not call it
+    rows = second.stdout.split("Step 6: confusion matrix", 1)[1].split("Step 6: per-class", 1)[0]
+    assert "(from the cache)" not in rows  # the one graded again
+    only = _kit("check", str(folder), "--assignment", "fashion_mnist", "--only", "f1_scores", "--no-cache", env=env)
+    assert only.returncode == 0 and "Visible checks: 0 / 10 points." in only.stdout  # one function, graded again
+    unknown = _kit("check", str(folder), "--assignment", "fashion_mnist", "--only", "f1", env=env)
+    assert unknown.returncode == 2 and "Unknown function or check 'f1'; valid: " in unknown.stderr

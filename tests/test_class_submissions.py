@@ -89,7 +89,7 @@ def test_a_path_escaping_the_zip_is_skipped_in_one_sentence_and_the_rest_is_read
     assert not (tmp_path.parent / "escaped.py").exists() and not (tmp_path / "escaped.py").exists()
 
 
-def test_a_file_name_that_is_not_utf8_is_named_and_skipped(tmp_path):
+def test_a_file_name_that_is_not_utf8_is_named_and_its_folder_keeps_a_row(tmp_path):
     archive = tmp_path / "export.zip"
     with zipfile.ZipFile(archive, "w") as out:
         out.writestr("ana/homework.py", HOMEWORK)
@@ -106,10 +106,11 @@ def test_a_file_name_that_is_not_utf8_is_named_and_skipped(tmp_path):
     (folder / "ana").mkdir(parents=True)
     (folder / "ana" / "homework.py").write_text(HOMEWORK)
     os.mkdir(os.fsencode(folder) + b"/\xe9tudiant")  # latin-1 bytes in a folder name
-    with open_class(folder, entry="homework.py") as klass:
-        assert [s.student for s in klass.students] == ["ana"]
+    with open_class(folder, entry="homework.py") as klass:  # the student keeps a row, with the reason
+        assert [s.student for s in klass.students] == ["ana", "xe9tudiant"]
         (problem,) = klass.problems
         assert "not UTF-8" in problem and "\\xe9tudiant" in problem
+        assert "not UTF-8" in klass.student("xe9tudiant").submission.problem
 
 
 def test_a_submission_without_the_entry_file_is_named_and_still_graded(tmp_path):
@@ -213,5 +214,26 @@ def test_cli_bad_source_is_one_sentence_and_exit_2(tmp_path):
         text=True,
         timeout=120,
     )
-    expected = "name one with --assignment (fashion_mnist" if len(available()) > 1 else "holds no submissions"
+    expected = f"name one with --assignment ({', '.join(available())})" if len(available()) > 1 else "no submissions"
     assert finished.returncode == 2 and expected in finished.stderr
+
+
+def test_one_person_is_merged_by_sid_only_where_the_name_or_email_agrees(tmp_path):
+    records = {
+        "submission_1": {
+            "submitters": [("Ana Lima", "1001", "ana@uni.edu")],
+            "created_at": "2026-11-20 10:00:00 +00:00",
+        },
+        "submission_2": {
+            "submitters": [("ANA LIMA-SOUZA", "1001", "Ana@Uni.edu")],
+            "created_at": "2026-11-21 10:00:00 +00:00",
+        },
+        "submission_3": {"submitters": [("Boris Ivanov", "1001", "boris@uni.edu")]},
+    }
+    write_export(tmp_path, records, {name: {"homework.py": HOMEWORK} for name in records})
+    with open_class(tmp_path, entry="homework.py") as klass:
+        people = {s.student: (s.name, s.submission.id) for s in klass.students}
+        # the same email (any case): one person, the latest submission; another name and email: another person
+        assert people == {"1001": ("ANA LIMA-SOUZA", "submission_2"), "1001-2": ("Boris Ivanov", "submission_3")}
+        assert any("2 different people share the id '1001'" in p for p in klass.problems)
+        assert any("1001 appears in 2 submissions" in p for p in klass.problems)

@@ -25,9 +25,9 @@ def test_the_csv_is_the_same_for_any_number_of_jobs(tmp_path):
     make_submission(tmp_path / "class" / "ana")
     make_submission(tmp_path / "class" / "boris", "cm_transposed")
     one = grade_class(tmp_path / "class", tmp_path / "jobs1", jobs=1, assignment="fashion_mnist", **OPTIONS)
-    grade_class(tmp_path / "class", tmp_path / "jobs2", jobs=2, assignment="fashion_mnist", **OPTIONS)
+    two = grade_class(tmp_path / "class", tmp_path / "jobs2", jobs=2, assignment="fashion_mnist", **OPTIONS)
     assert one.table["total"].tolist() == [20, 10]
-    assert (tmp_path / "jobs1" / "grades.csv").read_bytes() == (tmp_path / "jobs2" / "grades.csv").read_bytes()
+    assert (one.out_dir / "grades.csv").read_bytes() == (two.out_dir / "grades.csv").read_bytes()
 
 
 def test_kit_grade_class_is_kept_as_another_name(tmp_path):

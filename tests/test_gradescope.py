@@ -52,6 +52,8 @@ def test_package_installs_only_the_grading_requirements_and_verifies_its_data(tm
         assert b"requirements-grading.txt" in archive.read("setup.sh")
         # the model check verifies the test set against SHA256SUMS, with no network on Gradescope
         assert {"datasets/fashion-mnist/SHA256SUMS", "datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"} <= names
+        # what grading imports, not the lecture labs (issue 39)
+        assert "kit/grading/worker.py" in names and not any(name.startswith("kit/labs/") for name in names)
 
 
 def test_setup_sh_fails_loudly_without_its_requirements(tmp_path):

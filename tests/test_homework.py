@@ -391,43 +391,32 @@ def test_steps_are_parsed_and_an_unknown_step_lists_the_valid_ones(homework_runn
 
 
 def test_the_homework_shares_its_training_time_and_refuses_a_budget_too_small(homework_runner):
-    from kit.budget import BudgetTooSmall, Costs
+    """The runner's split of its budget (kit.budget.BudgetSplit, whose arithmetic tests/test_budget.py checks)."""
+    from kit.budget import BudgetTooSmall
 
-    def estimate(smallest: float) -> dict:
-        costs = Costs(step_seconds=0.5, epoch_overhead_seconds=4.0, final_seconds=6.0)
-        return {
-            "model": "net",
-            "costs": costs,
-            "steps_per_epoch": 100,
-            "images_per_second": 256.0,
-            "smallest_budget": smallest,
-        }
+    def split(seconds: float, epochs: dict):
+        budget = homework_runner.homework_budget(seconds)
+        for step, smallest in epochs.items():
+            estimate = {"model": "net", "images_per_second": 256.0, "smallest_budget": smallest}
+            twin = step == 5
+            budget.add(
+                step,
+                homework_runner.TRAINING_SHARES[step],
+                estimate,
+                end_seconds=homework_runner.REPORT_SECONDS * (2 if twin else 1),
+                after_seconds=homework_runner.TRANSFER_SECONDS if twin else 0.0,
+            )
+        return budget
 
-    budget = homework_runner.HomeworkBudget(seconds=900.0)
-    for step, smallest in ((5, 30.0), (6, 42.0), (7, 120.0)):
-        budget.estimates[step], budget.shares[step] = estimate(smallest), homework_runner.TRAINING_SHARES[step]
+    budget = split(900.0, {5: 30.0, 6: 42.0, 7: 120.0})
     assert sum(budget.shares.values()) == pytest.approx(1.0) and budget.shares[7] == max(budget.shares.values())
     # 4 reports (the functional twin has one) and the twin's evaluation are kept back before step 5
     kept = 4 * homework_runner.REPORT_SECONDS + homework_runner.TRANSFER_SECONDS
-    left = 900.0 - budget.elapsed() - kept
-    assert budget.for_step(5) == pytest.approx(0.15 * left, abs=0.5)
-    # the smallest budget: one epoch of each step, with the 1.3 margin, rounded up to 0.1 min
-    needs = 1.3 * (30.0 + 42.0 + 120.0)
-    assert budget.smallest() == pytest.approx(-(-(budget.elapsed() + kept + needs) // 6) * 6)
-    # a slow step 6 (its epoch more than its 15 % of what is left) gets its epoch; step 7 gives it up
-    slow = homework_runner.HomeworkBudget(seconds=900.0)
-    for step, smallest in ((5, 30.0), (6, 200.0), (7, 120.0)):
-        slow.estimates[step], slow.shares[step] = estimate(smallest), homework_runner.TRAINING_SHARES[step]
-    slow.refuse_if_too_small("CPU: test")
-    assert slow.shares[6] == pytest.approx(1.3 * 200.0)  # its epoch, not 15 %
-    left = 900.0 - slow.elapsed() - kept
-    assert sum(slow.shares.values()) == pytest.approx(left, abs=0.5)
-    assert slow.shares[7] / slow.shares[5] == pytest.approx(0.70 / 0.15)  # the rest shared by the weights
-    assert slow.for_step(5) == pytest.approx(slow.shares[5], abs=0.5)
+    assert budget.kept_back(5) == kept and budget.safety == homework_runner.ESTIMATE_SAFETY == 1.3
+    assert budget.for_part(5) == pytest.approx(0.15 * (900.0 - budget.elapsed() - kept), abs=0.5)
     budget.refuse_if_too_small("CPU: test")  # 900 s is enough
-    small = homework_runner.HomeworkBudget(seconds=120.0, estimates=budget.estimates, shares=dict(budget.shares))
     with pytest.raises(BudgetTooSmall) as refused:
-        small.refuse_if_too_small("CPU: test")
+        split(120.0, {5: 30.0, 6: 42.0, 7: 120.0}).refuse_if_too_small("CPU: test")
     message = str(refused.value)
     assert message.startswith("a time budget of 2.0 min (120 s) is too small for the homework on this machine (CPU:")
     assert "one epoch of each network needs" in message and "step 7's net the most: 2.0 min (120 s)" in message
@@ -470,7 +459,11 @@ def test_only_the_steps_asked_run_and_step_7_trains_by_the_clock(tmp_path):
     config = json.loads((out / "best" / "config.json").read_text())
     assert config["config"]["time_budget"] == pytest.approx(best["budget_seconds"])
     assert config["training"]["budget"]["plans"][0]["at"] == "start"
+    fitted = summary["host_fit"]  # best_config() asks fit_to_host: the width chosen for this machine (issue 41)
+    assert fitted["asked"] == 32 and config["config"]["model_options"]["width"] == fitted["chosen"]
+    assert f"step 7: fitted to this machine: {fitted['why']}" in process.stdout
     report = (out / "report.md").read_text()
     assert "## Time budget" in report and "| 7 | best |" in report
+    assert "Step 7's network was fitted to this machine (`fit_to_host`, `kit.host_fit`)" in report
     assert "Not run: this run asked for step 7 only (`--steps`)." in report
     assert list(summary["step_seconds"]) == ["timing", "7", "reports"]

@@ -67,7 +67,39 @@ def test_lower_modules_do_not_import_the_training_engine():
 
 
 @pytest.mark.backend_agnostic
-def test_cli_preset_choices_are_the_train_presets(homework_runner):
+def test_cli_preset_choices_are_the_train_presets():
     from kit import cli, train
 
-    assert tuple(train.TRAIN_PRESETS) == cli.PRESET_NAMES == tuple(homework_runner.HOMEWORK_PRESETS)
+    assert tuple(train.TRAIN_PRESETS) == cli.PRESET_NAMES  # an assignment's runner keeps presets of its own
+
+
+def test_the_library_names_no_assignment_and_no_step_of_one():
+    """DESIGN.md "the kit knows none of them": kit/ names no assignment, none of their steps, none of their functions.
+
+    An assignment's name may stand in kit/data.py where it is also a data set's name; a rubric's
+    function may stand where the kit defines that word itself (``confusion_matrix``, ``adam``).
+    """
+    import re
+
+    from kit import assignments
+    from kit.data import DATASETS
+    from kit.grading import load_rubric
+
+    kit_text = {path: path.read_text(encoding="utf-8") for path in KIT.rglob("*.py")}
+    everything = "\n".join(kit_text.values())
+    patterns = [r"(?i)\bhomework(?:'s)? steps?\b", r"\bStep \d+:", r"(?i)\bsteps? \d+ (?:of|in) the homework\b"]
+    names = assignments.available()
+    patterns += [rf"\b(?:solutions|assignments)/{name}\b|--assignment[ =]{name}\b" for name in names]
+    patterns += [rf"\b{name}\b" for name in names if name not in DATASETS]
+    functions = {check.function for name in names for check in load_rubric(name).checks if check.function}
+    own = {f for f in functions if re.search(rf"(?:def |class )\b{f}\b|^\s+{f}:|\"{f}\"", everything, re.M)}
+    patterns += [rf"\b{function}\b" for function in sorted(functions - own)]
+    assert len(patterns) > 8 and {"build_cnn_sequential", "init_std"} <= functions - own
+    found = [
+        f"{path.relative_to(KIT.parent)}:{text.count(chr(10), 0, match.start()) + 1}: {match.group(0)!r}"
+        for path, text in kit_text.items()
+        for pattern in patterns
+        for match in re.finditer(pattern, text)
+        if not (match.group(0) in DATASETS and path.name == "data.py")
+    ]
+    assert not found, "the library names an assignment or its steps:\n" + "\n".join(found)

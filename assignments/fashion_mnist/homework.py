@@ -63,7 +63,9 @@ def build_cnn_sequential(input_shape=(28, 28, 1), num_classes: int = 10) -> kera
 
     Start the list with `keras.Input(shape=input_shape)` (Keras 3 style, instead of the slide's
     `input_shape=` argument). Give the last layer `dtype="float32"`, so that it outputs float32
-    probabilities also when training runs in mixed precision.
+    probabilities also when training runs in mixed precision. Accepted as the same layer: a
+    linear Conv2D or Dense followed by `layers.ReLU()` or `layers.Activation("relu")` (and the
+    last Dense followed by `layers.Softmax()`).
     """
     raise NotImplementedError("keras.Sequential takes a list of layers in order; look up Conv2D, MaxPooling2D, Dropout, Flatten and Dense at keras.io/api/layers, and the slide 'Keras: CNN-MNIST I'. Check count_params().")
 

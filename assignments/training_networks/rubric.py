@@ -547,13 +547,23 @@ CHECKS = [
         kind="model_builder",
         points=8,
         timeout=90,
-        message="build_small_net(input_shape, num_classes, dropout): Flatten -> Dense(256) -> BatchNormalization "
-        "-> ReLU -> Dropout -> Dense(softmax), 28x28x1 images -> 10 probabilities.",
+        message="build_small_net(input_shape, num_classes, dropout): Flatten -> Dense(256, He initialisation) -> "
+        "BatchNormalization -> ReLU -> Dropout -> Dense(softmax), 28x28x1 images -> 10 probabilities "
+        "(Activation('relu') counts as ReLU(); Sequential or functional).",
         params=dict(
             function="build_small_net",
             args=[[28, 28, 1], 10, 0.25],
             input_shape=[28, 28, 1],
             signature=SMALL_NET_SIGNATURE,
+            initializers=[
+                dict(
+                    layer="Dense(256, linear)",
+                    scale=2.0,
+                    mode="fan_in",
+                    name='He initialisation (kernel_initializer="he_normal"): std sqrt(2 / fan_in), for the ReLU '
+                    "after it",
+                ),
+            ],
             output_shape=[10],
             seed=801,
         ),

@@ -22,11 +22,10 @@ runs. Everything lands in ``--out``: report.md (what you submit beside homework.
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -34,19 +33,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kit import REPO_ROOT, assignments, environment
-from kit.assignments import get
-from kit.errors import GradingError, KitError, check_name
+from kit import runner as skeleton
+from kit.assignments import Assignment
+from kit.errors import check_name
 from kit.figures import new_figure, save_figure
-from kit.files import jsonable, markdown_table, write_json
+from kit.files import markdown_table
+from kit.runner import MISSING, REPORT_FILE, Session, StepLog, load_homework, visible_checks  # noqa: F401 - the API
 
-ASSIGNMENT = "training_networks"
-SUMMARY_FILE, REPORT_FILE = "summary.json", "report.md"
 SMOKE_NOTE = "smoke preset: a wiring check at small sizes, its numbers mean little"
 DEPTH = 6  # the lecture's demo: 6 hidden layers
 OVERFIT_IMAGES, OVERFIT_BATCH = 320, 32  # the recipe's "a few batches": 10 batches of 32
 NEAR_LOG_C = 0.1  # |initial loss - log C| that counts as "starts at log C" (kit.labs.initial_loss's tolerance)
-MISSING = object()  # what a step returns when the student's function gave nothing
 
 
 @dataclass(frozen=True)
@@ -67,89 +64,7 @@ PRESETS = {
 
 
 # --------------------------------------------------------------------------- the implementation
-def default_impl(root: Path = REPO_ROOT) -> str:
-    """`solutions` where that folder exists (the instructor's repository), else `assignments`."""
-    return assignments.default_impl(ASSIGNMENT, root=root)
-
-
-def resolve_impl(impl: str | None = None, root: Path = REPO_ROOT) -> Path:
-    """The homework.py that `--impl` names: `solutions`, `assignments`, a folder, or a .py file."""
-    return assignments.resolve_impl(ASSIGNMENT, impl, root=root)
-
-
-def load_homework(path: str | Path) -> ModuleType:
-    """Import a homework.py by path under a unique module name (several may be loaded side by side)."""
-    return assignments.load_entry(path, "_kit_training_networks")
-
-
-# --------------------------------------------------------------------------- step bookkeeping
-@dataclass
-class StepLog:
-    """What happened: ok, todo (a function not written yet), note, or error / check failed."""
-
-    homework: ModuleType | None = None  # the student's module: a stub raising NotImplementedError is a to-do
-    records: list[dict] = field(default_factory=list)
-    echo: Callable[[str], None] = print
-
-    def add(self, part: str, status: str, message: str) -> None:
-        self.records.append({"part": part, "status": status, "message": message})
-        self.echo(f"[{ {'ok': 'ok', 'todo': 'TODO', 'note': 'note'}.get(status, 'FAIL') }] {message}")
-
-    def run(self, part: str, what: str, action: Callable[[], Any]):
-        """Run one experiment; a function not written yet is a to-do, any other failure an error (the rest goes on)."""
-        try:
-            return action()
-        except NotImplementedError as error:
-            name = _unwritten(error, self.homework)
-            self.add(part, "todo", f"{what}: implement `{name}` in homework.py" if name else f"{what}: {error}")
-        except Exception as error:  # noqa: BLE001 - a student's bug, of any type, must not stop the other parts
-            self.add(part, "error", f"{what} failed: {type(error).__name__}: {str(error)[:300]}")
-        return MISSING
-
-    @property
-    def todo(self) -> list[str]:
-        return [r["message"] for r in self.records if r["status"] == "todo"]
-
-
-def _unwritten(error: NotImplementedError, homework: ModuleType | None) -> str:
-    """The homework function whose stub raised ``error`` (the innermost frame in homework.py), or ""."""
-    names = []
-    trace = error.__traceback__
-    while trace is not None:
-        if homework is not None and trace.tb_frame.f_globals is vars(homework):
-            names.append(trace.tb_frame.f_code.co_name)
-        trace = trace.tb_next
-    return names[-1] if names else ""
-
-
-# --------------------------------------------------------------------------- 1. the autograder's visible checks
-def grader_checks(homework: ModuleType, log: StepLog) -> list[dict]:
-    """Every visible check judged here with the grader's inputs, references and messages (no sandbox)."""
-    from kit.grading.kinds import NotWritten, judge_in_process
-    from kit.grading.rubric import load_rubric
-
-    try:
-        rubric = load_rubric(ASSIGNMENT, hidden=False)
-    except (GradingError, KitError) as error:
-        log.add("checks", "note", f"the autograder's checks are not run here: {error}")
-        return []
-    rows = []
-    for check in rubric.checks:
-        function = check.params.get("function", check.id)
-        try:
-            verdict = judge_in_process(homework, check, rubric.kinds)
-        except NotWritten:
-            log.add(
-                "checks", "todo", f"{check.name}: implement `{function}` in homework.py (0/{check.points:g} points)"
-            )
-            rows.append({"check": check.name, "points": 0.0, "max_points": check.points, "verdict": "not written yet"})
-            continue
-        points = verdict.points(check.points)
-        full = verdict.passed and verdict.fraction == 1
-        status, text = ("ok", "passes the autograder's check") if full else ("check failed", verdict.message)
-        log.add("checks", status, f"{check.name}: {text} ({points:g}/{check.points:g} points)")
-        rows.append({"check": check.name, "points": points, "max_points": check.points, "verdict": text})
-    return rows
+default_impl, resolve_impl = skeleton.impl_resolvers(__file__)  # --impl: solutions, assignments, a folder
 
 
 # --------------------------------------------------------------------------- 2. the initialisation demo
@@ -202,6 +117,7 @@ def init_demo(homework: ModuleType, preset: Preset, out_dir: Path, log: StepLog)
         if np.shape(activations) != (DEPTH, len(x), units):
             log.add(
                 "init",
+                "forward_activations",
                 "error",
                 f"forward_activations returned shape {np.shape(activations)}; expected ({DEPTH}, {len(x)}, {units})",
             )
@@ -224,6 +140,7 @@ def init_demo(homework: ModuleType, preset: Preset, out_dir: Path, log: StepLog)
         result["small_shrink_theory"] = 0.01 * math.sqrt(units)
         log.add(
             "init",
+            "initialisation demo",
             "ok",
             f"initialisation demo: with W = 0.01 * randn the activations' std falls from {small[0]['std']:.3g} to "
             f"{small[-1]['std']:.3g} over {DEPTH} layers (x{result['small_shrink_per_layer']:.2f} per layer; "
@@ -285,6 +202,8 @@ def initial_loss_check(homework: ModuleType, data, out_dir: Path, log: StepLog) 
         if factor != 1.0:
             scale_output_layer(model, factor)
         losses[label], per_image[label] = initial_loss(model, x, y)
+        if label == "your net":
+            blind, spread = label_blind_loss(model, x)
     fig = new_figure(11, 4)
     left, right = fig.subplots(1, 2)
     left.bar(range(len(losses)), list(losses.values()), color=["tab:blue", "tab:green", "tab:red"])
@@ -300,13 +219,42 @@ def initial_loss_check(homework: ModuleType, data, out_dir: Path, log: StepLog) 
     right.legend()
     picture = save_figure(fig, out_dir / "initial_loss.png").name
     gap = losses["your net"] - expected
+    explained = abs(losses["your net"] - blind) <= NEAR_LOG_C
     log.add(
         "loss",
-        "ok" if abs(gap) <= NEAR_LOG_C else "note",
+        "initial loss",
+        "ok" if abs(gap) <= NEAR_LOG_C or explained else "note",
         f"initial loss: your net starts at {losses['your net']:.3f}, log({data.num_classes}) = {expected:.3f} "
-        f"(gap {gap:+.3f}); with its output layer x0.01: {losses['output layer x0.01']:.3f}",
+        f"(gap {gap:+.3f}); with its output layer x0.01: {losses['output layer x0.01']:.3f}. "
+        + (
+            f"The gap is expected for this net as the docstring builds it: its logits spread across the classes "
+            f"(variance {spread:.2f}: the output layer's Glorot weights on 256 normalised ReLU units), and a net "
+            f"whose guess does not depend on the label yet starts at the mean of -log p over the classes, "
+            f"{blind:.3f} for yours (log(C) only when every p is 1/C)."
+            if explained and abs(gap) > NEAR_LOG_C
+            else ""
+        ),
     )
-    return {"classes": data.num_classes, "log_C": expected, "losses": losses, "images": len(y), "picture": picture}
+    return {
+        "classes": data.num_classes,
+        "log_C": expected,
+        "losses": losses,
+        "label_blind_loss": blind,
+        "logit_variance": spread,
+        "images": len(y),
+        "picture": picture,
+    }
+
+
+def label_blind_loss(model, x: np.ndarray, batch_size: int = 128) -> tuple[float, float]:
+    """(the loss a net starts at while its guess does not depend on the label: the mean over images and classes
+    of -log p, which is log C only when every p is 1/C; the variance of its logits across the classes), in
+    training mode and batches as ``kit.labs.initial_loss.initial_loss`` measures the loss."""
+    import keras
+
+    parts = [model(x[i : i + batch_size], training=True) for i in range(0, len(x), batch_size)]
+    log_p = np.log(np.clip(np.concatenate([keras.ops.convert_to_numpy(p) for p in parts]).astype("float64"), 1e-12, 1))
+    return float(-log_p.mean()), float(log_p.var(axis=1).mean())
 
 
 # --------------------------------------------------------------------------- 4. over-fitting 320 images
@@ -373,6 +321,7 @@ def overfit_check(homework: ModuleType, data, preset: Preset, out_dir: Path, log
     if stop.reached_epoch:
         log.add(
             "overfit",
+            "over-fitting",
             "ok",
             f"over-fitting: 100 % of the {OVERFIT_IMAGES} training images right after epoch "
             f"{stop.reached_epoch} (validation accuracy {result['last_val_accuracy']:.1%})",
@@ -380,6 +329,7 @@ def overfit_check(homework: ModuleType, data, preset: Preset, out_dir: Path, log
     else:
         log.add(
             "overfit",
+            "over-fitting",
             "note",
             f"over-fitting: {result['last_train_accuracy']:.1%} training accuracy after "
             f"{len(epochs)} epochs, not 100 % yet",
@@ -419,37 +369,27 @@ def run_assignment(
     preset: str = "quick",
     out: str | Path = "runs/training_networks",
     *,
+    assignment: Assignment | None = None,
     data_dir: str | None = None,
     echo: Callable[[str], None] = print,
 ) -> dict:
     """Every part with the chosen homework.py; writes ``out/summary.json`` and ``out/report.md``; returns summary."""
     settings = PRESETS[check_name("preset", preset, PRESETS)]
-    path = resolve_impl(impl)
-    out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    log = StepLog(echo=echo)
-    echo(f"training_networks: {path} | preset {preset} | output {out_dir}")
+    assignment = assignment or skeleton.assignment_of(__file__)
+    session = Session.start(assignment, impl, preset, out, echo=echo)
     if preset == "smoke":
         echo(f"note: {SMOKE_NOTE}; use --preset quick for the lecture's sizes.")
-    homework = log.homework = load_homework(path)
-    checks = get(ASSIGNMENT).load_module("checks.py")
+    homework, log, out_dir, summary = session.homework, session.log, session.out_dir, session.summary
+    checks = skeleton.sibling(__file__, "checks.py")  # the autograder's Keras references (schedules)
     from kit.data import load_fashion_mnist
 
     data = load_fashion_mnist(data_dir).subset(train=OVERFIT_IMAGES, val=settings.loss_images, test=100, seed=0)
-    summary: dict[str, Any] = {"preset": preset, "impl": str(path), **environment.describe()}
-    summary["checks"] = grader_checks(homework, log)
+    summary["checks"] = visible_checks(homework, skeleton.load_visible_rubric(assignment, log), log, todo=True)
     summary["init_demo"] = init_demo(homework, settings, out_dir, log)
     summary["initial_loss"] = initial_loss_check(homework, data, out_dir, log)
     summary["overfit"] = overfit_check(homework, data, settings, out_dir, log)
     summary["schedules"] = schedules_check(homework, checks, out_dir, log)
-    summary["steps"] = log.records
-    summary["todo"] = log.todo
-    summary["total_seconds"] = round(time.perf_counter() - started, 1)
-    summary = jsonable(summary)
-    write_json(out_dir / SUMMARY_FILE, summary)
-    write_report(summary, out_dir)
-    return summary
+    return session.finish(write_report)
 
 
 # --------------------------------------------------------------------------- report.md
@@ -465,100 +405,112 @@ def write_report(summary: dict, out_dir: str | Path) -> Path:
     ]
     if summary["preset"] == "smoke":
         lines += [f"**Note: {SMOKE_NOTE}.** Run `--preset quick` for the lecture's sizes.", ""]
+    lines += _checks_lines(summary) + _init_lines(summary.get("init_demo") or {})
+    lines += _loss_lines(summary.get("initial_loss") or {}) + _overfit_lines(summary.get("overfit") or {})
+    lines += _schedules_lines(summary.get("schedules") or {})
+    path = out_dir / REPORT_FILE
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def _checks_lines(summary: dict) -> list[str]:
+    """The autograder's visible checks: points and verdict each, and what is still to write."""
     checks = summary.get("checks") or []
-    lines += ["## The autograder's visible checks", ""]
+    lines = ["## The autograder's visible checks", ""]
     if checks:
         got, top = sum(c["points"] for c in checks), sum(c["max_points"] for c in checks)
-        table = pd.DataFrame(
-            [
-                {"check": c["check"], "points": f"{c['points']:g}/{c['max_points']:g}", "verdict": c["verdict"]}
-                for c in checks
-            ]
-        )
-        lines += [markdown_table(table), "", f"Visible checks: {got:g} / {top:g} points (hidden checks add more).", ""]
+        rows = [
+            {"check": c["check"], "points": f"{c['points']:g}/{c['max_points']:g}", "verdict": c["verdict"]}
+            for c in checks
+        ]
+        table = markdown_table(pd.DataFrame(rows))
+        lines += [table, "", f"Visible checks: {got:g} / {top:g} points (hidden checks add more).", ""]
     if summary.get("todo"):
         lines += ["Still to write:", ""] + [f"- {message}" for message in summary["todo"]] + [""]
+    return lines
 
-    demo = summary.get("init_demo") or {}
-    lines += [f"## 1. Initialisation: {DEPTH} layers of {demo.get('units', '?')} units", ""]
-    if demo.get("rows"):
+
+def _init_lines(demo: dict) -> list[str]:
+    """Part 1: the activations' scale per layer and initialisation, the pictures, what they show."""
+    lines = [f"## 1. Initialisation: {DEPTH} layers of {demo.get('units', '?')} units", ""]
+    if not demo.get("rows"):
+        return lines + ["Not run: see the steps above.", ""]
+    lines += [
+        f"{demo['inputs']} random input vectors (randn, as on the slide) through `forward_activations`; "
+        "the standard deviation of each layer's activations:",
+        "",
+    ]
+    table = pd.DataFrame(
+        {"initialisation": list(demo["rows"])}
+        | {f"layer {i + 1}": [stats[i]["std"] for stats in demo["rows"].values()] for i in range(DEPTH)}
+    )
+    lines += [markdown_table(table, floatfmt=".3g"), ""]
+    lines += [f"![activation histograms]({demo['pictures'][0]})", "", f"![activation scale]({demo['pictures'][1]})", ""]
+    if "small_shrink_per_layer" in demo:
         lines += [
-            f"{demo['inputs']} random input vectors (randn, as on the slide) through `forward_activations`; "
-            "the standard deviation of each layer's activations:",
+            f"With W = 0.01 * randn each layer multiplies the scale by {demo['small_shrink_per_layer']:.2f} "
+            f"(theory for tanh near 0: 0.01 * sqrt(D) = {demo['small_shrink_theory']:.2f}): the activations, "
+            "and with them the gradients dL/dW, collapse towards 0. With 0.05 the pre-activations are large "
+            "and tanh saturates at +-1 (its gradient vanishes). Xavier keeps the scale comparable across the "
+            "layers for tanh (the slides' 'almost right': tanh's slope below 1 still shrinks it a little), He "
+            "keeps it for ReLU.",
             "",
         ]
-        table = pd.DataFrame(
-            {"initialisation": list(demo["rows"])}
-            | {f"layer {i + 1}": [stats[i]["std"] for stats in demo["rows"].values()] for i in range(DEPTH)}
-        )
-        lines += [markdown_table(table, floatfmt=".3g"), ""]
-        lines += [
-            f"![activation histograms]({demo['pictures'][0]})",
-            "",
-            f"![activation scale]({demo['pictures'][1]})",
-            "",
-        ]
-        if "small_shrink_per_layer" in demo:
-            lines += [
-                f"With W = 0.01 * randn each layer multiplies the scale by {demo['small_shrink_per_layer']:.2f} "
-                f"(theory for tanh near 0: 0.01 * sqrt(D) = {demo['small_shrink_theory']:.2f}): the activations, "
-                "and with them the gradients dL/dW, collapse towards 0. With 0.05 the pre-activations are large "
-                "and tanh saturates at +-1 (its gradient vanishes). Xavier keeps the scale comparable across the "
-                "layers for tanh (the slides' 'almost right': tanh's slope below 1 still shrinks it a little), He "
-                "keeps it for ReLU.",
-                "",
-            ]
-    else:
-        lines += ["Not run: see the steps above.", ""]
+    return lines
 
-    loss = summary.get("initial_loss") or {}
-    lines += ["## 2. The loss before training", ""]
-    if loss:
-        rows = pd.DataFrame({"network": list(loss["losses"]), "initial loss": list(loss["losses"].values())})
-        lines += [
-            f"`build_small_net` (dropout 0), untrained, on {loss['images']} validation images, in training mode "
-            f"(what `fit` reports at its first step); log({loss['classes']}) = {loss['log_C']:.3f}:",
-            "",
-            markdown_table(rows, floatfmt=".3f"),
-            "",
-            f"![initial loss]({loss['picture']})",
-            "",
-            "A softmax that guesses uniformly gives every class 1/C, so the loss starts at log(C). Larger logits "
-            "(a larger output layer) mean a confident random guess and a higher start; a tiny output layer starts "
-            "at log(C) almost exactly. "
-            + (
-                f"Your net starts {loss['losses']['your net'] - loss['log_C']:+.2f} from log(C): its output layer's "
-                "default (Glorot) weights on BatchNorm + ReLU features of unit scale give logits of standard "
-                "deviation near 1, a guess that is already a little confident (the x0.01 row removes it)."
-                if loss["losses"]["your net"] - loss["log_C"] > NEAR_LOG_C
-                else "Your net starts there."
-            ),
-            "",
-        ]
-    else:
-        lines += ["Not run: see the steps above.", ""]
 
-    overfit = summary.get("overfit") or {}
-    lines += [f"## 3. Over-fitting {OVERFIT_IMAGES} images", ""]
-    if overfit:
-        reached = (
-            f"every training image is right after epoch {overfit['epoch_of_100pct']}"
-            if overfit.get("epoch_of_100pct")
-            else f"{overfit['last_train_accuracy']:.1%} training accuracy after {overfit['epochs']} epochs"
-        )
-        lines += [
-            f"`build_small_net(dropout=0)`, Adam at 1e-3, batches of {OVERFIT_BATCH}: {reached} (loss "
-            f"{overfit['first_loss']:.3f} -> {overfit['last_loss']:.4f}); validation accuracy "
-            f"{overfit['last_val_accuracy']:.1%}. {overfit['seconds']:.0f} s.",
-            "",
-            f"![over-fitting]({overfit['picture']})",
-            "",
-        ]
-    else:
-        lines += ["Not run: see the steps above.", ""]
+def _loss_lines(loss: dict) -> list[str]:
+    """Part 2: the loss before training against log(C), and why it is above it."""
+    lines = ["## 2. The loss before training", ""]
+    if not loss:
+        return lines + ["Not run: see the steps above.", ""]
+    rows = pd.DataFrame({"network": list(loss["losses"]), "initial loss": list(loss["losses"].values())})
+    gap = loss["losses"]["your net"] - loss["log_C"]
+    return lines + [
+        f"`build_small_net` (dropout 0), untrained, on {loss['images']} validation images, in training mode "
+        f"(what `fit` reports at its first step); log({loss['classes']}) = {loss['log_C']:.3f}:",
+        "",
+        markdown_table(rows, floatfmt=".3f"),
+        "",
+        f"![initial loss]({loss['picture']})",
+        "",
+        "A softmax that guesses uniformly gives every class 1/C, so the loss starts at log(C). Larger logits "
+        "(a larger output layer) mean a confident random guess and a higher start; a tiny output layer starts "
+        "at log(C) almost exactly. "
+        + (
+            f"Your net starts {gap:+.2f} from log(C): its output layer's "
+            "default (Glorot) weights on BatchNorm + ReLU features of unit scale give logits of standard "
+            "deviation near 1, a guess that is already a little confident (the x0.01 row removes it)."
+            if gap > NEAR_LOG_C
+            else "Your net starts there."
+        ),
+        "",
+    ]
 
-    schedules = summary.get("schedules") or {}
-    lines += ["## 4. Learning-rate policies", ""]
+
+def _overfit_lines(overfit: dict) -> list[str]:
+    """Part 3: how soon the small net gets all 320 images right, and the gap to validation."""
+    lines = [f"## 3. Over-fitting {OVERFIT_IMAGES} images", ""]
+    if not overfit:
+        return lines + ["Not run: see the steps above.", ""]
+    reached = (
+        f"every training image is right after epoch {overfit['epoch_of_100pct']}"
+        if overfit.get("epoch_of_100pct")
+        else f"{overfit['last_train_accuracy']:.1%} training accuracy after {overfit['epochs']} epochs"
+    )
+    return lines + [
+        f"`build_small_net(dropout=0)`, Adam at 1e-3, batches of {OVERFIT_BATCH}: {reached} (loss "
+        f"{overfit['first_loss']:.3f} -> {overfit['last_loss']:.4f}); validation accuracy "
+        f"{overfit['last_val_accuracy']:.1%}. {overfit['seconds']:.0f} s.",
+        "",
+        f"![over-fitting]({overfit['picture']})",
+        "",
+    ]
+
+
+def _schedules_lines(schedules: dict) -> list[str]:
+    """Part 4: the two policies drawn over Keras' schedules, equal or not."""
+    lines = ["## 4. Learning-rate policies", ""]
     if schedules.get("picture"):
         lines += [f"![learning-rate policies]({schedules['picture']})", ""]
         for name in ("step_decay", "warmup_cosine"):
@@ -566,33 +518,12 @@ def write_report(summary: dict, out_dir: str | Path) -> Path:
                 equal = "equals" if schedules[name]["equal_to_keras"] else "**differs from**"
                 lines.append(f"- `{name}` {equal} Keras' schedule over these 120 epochs.")
         lines.append("")
-    path = out_dir / REPORT_FILE
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+    return lines
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The runner's own arguments (`python -m kit homework --assignment training_networks ...`)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m kit homework --assignment training_networks",
-        description="The autograder's visible checks and the lectures' experiments with your functions, one report.",
-    )
-    parser.add_argument(
-        "--impl", help="solutions, assignments, or a folder with homework.py (default: solutions where present)"
-    )
-    parser.add_argument("--preset", choices=tuple(PRESETS), default="quick")
-    parser.add_argument("--out", default="runs/training_networks")
-    parser.add_argument("--data-dir")
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, assignment: Assignment | None = None) -> int:
     """`python -m kit homework --assignment training_networks --impl ... --preset ... --out DIR`."""
-    args = build_parser().parse_args(argv)
-    summary = run_assignment(args.impl, args.preset, args.out, data_dir=args.data_dir)
-    out = Path(args.out)
-    print(
-        f"wrote {out / REPORT_FILE} and {out / SUMMARY_FILE} in {summary['total_seconds']:.0f} s"
-        + (f"; {len(summary['todo'])} function(s) still to write" if summary["todo"] else "")
-    )
-    return 0
+    what = "The autograder's visible checks and the lectures' experiments with your functions, one report."
+    parser = skeleton.parser(assignment or __file__, what, PRESETS, out="runs/training_networks")
+    run = lambda args: run_assignment(args.impl, args.preset, args.out, data_dir=args.data_dir, assignment=assignment)  # noqa: E731
+    return skeleton.main(parser, argv, run)

@@ -11,7 +11,8 @@ A teaching assistant finds each part by its file name (docs/authoring.md: how to
 - ``sandbox.py``: the limited child processes student code runs in; ``worker.py``: that child;
 - ``grader.py``: ``grade(submission, assignment=...) -> results``; ``command.py``: ``python -m kit grade``;
 - ``gradescope.py``: results.json and the autograder zip (``templates/setup.sh``, ``templates/run_autograder``);
-- ``classroom.py``: a class of submissions at once.
+- ``classroom.py``: a class of submissions at once;
+- ``engine.py``: the grading engine's digest (what a kept result, a class's or a self-check's, is keyed on).
 
 Names are imported on first use, so that the sandboxed worker imports only what it needs.
 """

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from kit.figures import new_figure, save_figure
-from kit.files import markdown_table
+from kit.files import markdown_table, write_text
 
 TOP_MESSAGES = 5
 TOP_LEADERBOARD = 10
@@ -184,13 +184,50 @@ def write_class_report(
     similar=None,
     klass=None,
 ) -> Path:
-    """Write ``report.md`` and its PNGs into ``out_dir``; return the report's path."""
+    """Write ``report.md`` and its PNGs into ``out_dir``, section by section; return the report's path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    maximum = float(sum(c.points for c in checks))
-    totals = pd.to_numeric(table["total"], errors="coerce")
-    graded = totals.dropna()
-    lines = [f"# Class report: {assignment.title or assignment.name}", ""]
+    lines = _heading(table, checks, assignment, result, klass)
+    lines += _scores(table, checks, out_dir)
+    lines += _checks(results, checks, out_dir)
+    if any(c.visibility == "hidden" for c in checks):
+        versus = hidden_versus_visible(results, checks)
+        if len(versus):
+            lines += ["", "## Hidden versus visible checks", ""]
+            lines.append(
+                "Students at full marks on a visible check and on its hidden twin (other seeds, sizes, edge cases): "
+                "a code that passes the visible inputs only is where the two differ."
+            )
+            lines += ["", markdown_table(versus, floatfmt=".0%")]
+    lines += _leaderboard(table, figure, out_dir)
+    if similar is not None:
+        from kit.grading.similarity import CODE_THRESHOLD, MODEL_THRESHOLD
+
+        flagged = similar.flagged
+        lines += ["", "## Similarity", ""]
+        lines.append(
+            f"{len(similar.pairs)} pairs compared (the released stub never counts); {len(flagged)} at or above the "
+            f"thresholds (code {CODE_THRESHOLD}, model {MODEL_THRESHOLD}). Side by side: `similarity.html`; every "
+            "pair: `similarity.csv`."
+        )
+        if flagged:
+            lines += ["", markdown_table(similar.table().head(len(flagged)), floatfmt=".2f")]
+    lines += _without_a_grade(table, result)
+    if result.problems:
+        lines += ["", "## Problems with the submissions", ""]
+        lines += [f"- {problem}" for problem in result.problems]
+    return write_text(out_dir / "report.md", "\n".join(lines) + "\n")
+
+
+def _heading(table: pd.DataFrame, checks, assignment, result, klass) -> list[str]:
+    title = assignment.title or assignment.name
+    lines = [f"# Class report: {title}" + (" (a quick look)" if result.quick_look else ""), ""]
+    if result.quick_look:
+        lines += [
+            f"A quick look at {len(checks)} check(s) ({', '.join(c.id for c in checks)}), written apart from the "
+            "class's own grades.csv and LMS files, which it never changes.",
+            "",
+        ]
     source = f" from `{klass.source}` ({klass.kind})" if klass is not None else ""
     lines.append(
         f"{len(table)} students{source}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. This run graded "
@@ -198,18 +235,30 @@ def write_class_report(
         f"{len(result.faults)} grader fault(s), {len(result.not_graded)} not graded. Every student's points: "
         "`grades.csv`; their full results: `results/<student>/results.json`."
     )
-    lines += ["", "## Scores", ""]
-    if len(graded):
-        plot_scores(totals, maximum, out_dir / "scores.png")
-        lines += [
-            "![scores](scores.png)",
-            "",
-            f"Mean {graded.mean():.1f}, median {graded.median():.1f}, lowest {graded.min():g}, highest "
-            f"{graded.max():g} of {maximum:g} points; {int((graded >= maximum).sum())} of {len(graded)} students "
-            "at full marks.",
-        ]
-    else:
-        lines.append("No student has a grade yet.")
+    return lines
+
+
+def _scores(table: pd.DataFrame, checks, out_dir: Path) -> list[str]:
+    maximum = float(sum(c.points for c in checks))
+    totals = pd.to_numeric(table["total"], errors="coerce")
+    graded = totals.dropna()
+    lines = ["", "## Scores", ""]
+    if not len(graded):
+        return [*lines, "No student has a grade yet."]
+    plot_scores(totals, maximum, out_dir / "scores.png")
+    return [
+        *lines,
+        "![scores](scores.png)",
+        "",
+        f"Mean {graded.mean():.1f}, median {graded.median():.1f}, lowest {graded.min():g}, highest "
+        f"{graded.max():g} of {maximum:g} points; {int((graded >= maximum).sum())} of {len(graded)} students "
+        "at full marks.",
+    ]
+
+
+def _checks(results: dict[str, dict], checks, out_dir: Path) -> list[str]:
+    """Per check, the shares at full, partial and zero marks; then the most frequent failure messages."""
+    lines = []
     summary = check_summary(results, checks)
     if len(summary) and summary["graded"].sum():
         plot_checks(summary, out_dir / "checks.png")
@@ -231,52 +280,65 @@ def write_class_report(
         )
         names = {c.id: c.name for c in checks}
         for check_id, groups in failures.items():
-            if not groups:
-                continue
-            lines += ["", f"### {names[check_id]} (`{check_id}`)", ""]
-            lines += [f"- **{count}** x {message}" for count, message in groups]
-    if any(c.visibility == "hidden" for c in checks):
-        versus = hidden_versus_visible(results, checks)
-        if len(versus):
-            lines += ["", "## Hidden versus visible checks", ""]
-            lines.append(
-                "Students at full marks on a visible check and on its hidden twin (other seeds, sizes, edge cases): "
-                "a code that passes the visible inputs only is where the two differ."
-            )
-            lines += ["", markdown_table(versus, floatfmt=".0%")]
-    if figure and figure in table.columns:
-        values = pd.to_numeric(table[figure], errors="coerce")
-        if values.notna().any():
-            plot_figure(values, figure, out_dir / "figure.png")
-            board = table.assign(**{figure: values}).dropna(subset=[figure]).sort_values(figure, ascending=False)
-            board = board[["student", figure]].head(TOP_LEADERBOARD).reset_index(drop=True)
-            board.insert(0, "rank", range(1, len(board) + 1))
-            lines += ["", f"## {figure} of the submitted models", "", "![figure](figure.png)", ""]
-            lines.append(
-                f"Median {values.median():.4f}, best {values.max():.4f} ({int(values.notna().sum())} models). "
-                "Leaderboard:"
-            )
-            lines += ["", markdown_table(board, floatfmt={figure: ".4f"})]
-    if similar is not None:
-        from kit.grading.similarity import CODE_THRESHOLD, MODEL_THRESHOLD
+            if groups:
+                lines += ["", f"### {names[check_id]} (`{check_id}`)", ""]
+                lines += [f"- **{count}** x {message}" for count, message in groups]
+    return lines
 
-        flagged = similar.flagged
-        lines += ["", "## Similarity", ""]
-        lines.append(
-            f"{len(similar.pairs)} pairs compared (the released stub never counts); {len(flagged)} at or above the "
-            f"thresholds (code {CODE_THRESHOLD}, model {MODEL_THRESHOLD}). Side by side: `similarity.html`; every "
-            "pair: `similarity.csv`."
-        )
-        if flagged:
-            lines += ["", markdown_table(similar.table().head(len(flagged)), floatfmt=".2f")]
+
+def _leaderboard(table: pd.DataFrame, figure: str | None, out_dir: Path) -> list[str]:
+    """The figure's histogram and the top students, where at least one model was scored."""
+    if not figure or figure not in table.columns:
+        return []
+    values = pd.to_numeric(table[figure], errors="coerce")
+    if not values.notna().any():
+        return []
+    plot_figure(values, figure, out_dir / "figure.png")
+    board = table.assign(**{figure: values}).dropna(subset=[figure]).sort_values(figure, ascending=False)
+    board = board[["student", "name", figure]].head(TOP_LEADERBOARD).reset_index(drop=True)
+    board.insert(0, "rank", range(1, len(board) + 1))
+    return [
+        "",
+        f"## {figure} of the submitted models",
+        "",
+        "![figure](figure.png)",
+        "",
+        f"Median {values.median():.4f}, best {values.max():.4f} ({int(values.notna().sum())} models). Leaderboard:",
+        "",
+        markdown_table(board, floatfmt={figure: ".4f"}),
+    ]
+
+
+def _without_a_grade(table: pd.DataFrame, result) -> list[str]:
+    """Who could not be graded and why; who is left out of moodle.csv."""
+    who = _who(table)
+    lines = []
     if result.faults or result.not_graded:
         lines += ["", "## Could not be graded", ""]
-        lines.append("No grade (an empty cell in the gradebook files, never 0); the next run tries again.")
-        lines += [""] + [f"- `{name}`: grader fault: {why}" for name, why in sorted(result.faults.items())]
-        lines += [f"- `{name}`: {why}" for name, why in sorted(result.not_graded.items())]
-    if result.problems:
-        lines += ["", "## Problems with the submissions", ""]
-        lines += [f"- {problem}" for problem in result.problems]
-    path = out_dir / "report.md"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+        lines.append(
+            "No grade (an empty cell in grades.csv and canvas.csv, never 0; left out of moodle.csv); the next run "
+            "tries again."
+        )
+        lines += [""] + [f"- {who(name)}: grader fault: {why}" for name, why in sorted(result.faults.items())]
+        lines += [f"- {who(name)}: {why}" for name, why in sorted(result.not_graded.items())]
+    if result.not_in_lms:
+        lines += ["", "## Not in moodle.csv", ""]
+        lines.append(
+            "Moodle's CSV import clears a grade for an empty cell, so these students (no grade yet) are left out "
+            "of moodle.csv; enter their grades by hand or import again once they are graded:"
+        )
+        lines += [""] + [f"- {who(name)}" for name in result.not_in_lms]
+    return lines
+
+
+def _who(table: pd.DataFrame):
+    """A student as the report names them: the key, and the name and email where the roster gives them."""
+    known = {row["student"]: row for row in table.to_dict("records")}
+
+    def who(student: str) -> str:
+        row = known.get(student, {})
+        named = [row.get(c) for c in ("name", "email")]
+        extra = ", ".join(v for v in named if isinstance(v, str) and v not in ("", student))
+        return f"`{student}`" + (f" ({extra})" if extra else "")
+
+    return who

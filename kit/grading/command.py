@@ -7,6 +7,7 @@ The command sits above the modules it dispatches to, so that none of them import
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from kit import assignments
@@ -77,28 +78,38 @@ def _grade_class(source, out: Path, args) -> int:
         out,
         assignment=args.assignment,
         jobs=args.jobs,
-        hidden=args.hidden,
+        hidden=not getattr(args, "visible", False),  # the class's grade: every check (kit grade --class: --hidden)
         students=getattr(args, "only", None),
         checks=getattr(args, "checks", None),
         force=getattr(args, "force", False),
         similarity=not getattr(args, "no_similarity", False),
+        lms_column=getattr(args, "lms_column", None),
     )
-    table = result.table
+    table, where = result.table, result.out_dir
+    if result.engine_changed:
+        changed = result.engine_changed
+        print(f"the grading engine or the rubric changed since {changed} student(s) were graded: regrading them")
+    if result.quick_look:
+        print(f"a quick look (--checks): written to {where}; the class's own grades and LMS files are untouched")
     print(
-        f"graded {len(result.graded)} student(s), kept {len(result.kept)} unchanged; wrote {out}/grades.csv "
-        f"({len(table)} students), {out}/report.md and {out}/results/<student>/results.json"
+        f"graded {len(result.graded)} student(s), kept {len(result.kept)} unchanged; wrote {where}/grades.csv "
+        f"({len(table)} students), {where}/report.md and {where}/results/<student>/results.json"
     )
     for path in result.written:
         if path.name in ("canvas.csv", "moodle.csv", "similarity.html"):
             print(f"wrote {path}")
     for problem in result.problems:
         print(f"note: {problem}")
+    if result.not_in_lms:
+        names = ", ".join(result.not_in_lms[:10]) + (", ..." if len(result.not_in_lms) > 10 else "")
+        why = "no grade yet; an empty cell would clear a grade in Moodle"
+        print(f"left out of moodle.csv ({why}): {names}", file=sys.stderr)
     stuck = {**result.faults, **{k: v for k, v in result.not_graded.items() if "not graded yet" not in v}}
     if stuck:
         names = ", ".join(sorted(stuck)[:10]) + (", ..." if len(stuck) > 10 else "")
         raise GradingError(
-            f"{len(stuck)} student(s) could not be graded ({names}): see the error column of {out}/grades.csv; "
-            "run the same command again to retry them."
+            f"{len(stuck)} student(s) could not be graded ({names}): each has a row with the reason in the error "
+            f"column of {where}/grades.csv; fix what it says and run the same command again."
         )
     return 0
 

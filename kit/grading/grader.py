@@ -44,6 +44,11 @@ from kit.grading.sandbox import (
     own_memory_mb,
 )
 
+# A kind marked ``alone`` (the model on the test set, ~700 MB) shares the trusted child with the other
+# inspections where a child may hold this much (locally: the rubric's 3,072 MB), saving a start of
+# Keras; under less (Gradescope's 1.5 GB leaves 1,234 MB) it gets a child of its own.
+BATCHED_HEAVY_MIN_MB = 2048
+
 # ------------------------------------------------------------------ outcome of one check
 
 
@@ -149,7 +154,8 @@ class Slot:
             request = {"side": "student", "entry": entry, "checks": self.checks_files}
             self._run(todo, tasks, request, {entry: self.submission / entry}, self._take_student)
         todo = [p for p in plans if p.outcome is None and p.kind.needs_inspection(p.answer)]
-        for group in [[p for p in todo if not p.kind.alone]] + [[p] for p in todo if p.kind.alone]:
+        alone = [p for p in todo if p.kind.alone and self.limits.memory_mb < BATCHED_HEAVY_MIN_MB]
+        for group in [[p for p in todo if p not in alone]] + [[p] for p in alone]:
             tasks = [self._inspection(p) for p in group]
             self._run(group, tasks, {"side": "trusted", "checks": self.checks_files}, {}, self._take_inspection)
         for plan in plans:
@@ -192,13 +198,25 @@ class Slot:
             raise CheckFailed(str(result.record.get("error") or "the check failed")[:4000], output)
         return output
 
+    @staticmethod
+    def _within_limits(plan: Plan, result, whose: str) -> None:
+        """A result the grader cannot read back for its size is the grader's fault: no grade, the reason."""
+        if result.over_limit:
+            raise GraderFault(
+                f"check {plan.check.id!r}: {whose} exceeds what the grader reads back from a child "
+                f"({result.over_limit}); the submission was not graded (the course staff must split the check "
+                f"or raise the limit in kit/grading/sandbox.py)"
+            )
+
     def _take_student(self, plan: Plan, result) -> None:
+        self._within_limits(plan, result, "the answer of the submission's code")
         plan.output = self._checked(result)
         plan.answer = {**(result.record.get("data", {}).get("answer") or {}), **result.arrays}
         for name in result.record.get("data", {}).get("models") or []:
             plan.answer[str(name)] = self._fetch_model(result, str(name))
 
     def _take_inspection(self, plan: Plan, result) -> None:
+        self._within_limits(plan, result, "the reference answers (the trusted step)")
         record = result.record or {}
         if not record.get("ok") and (record.get("data") or {}).get("grader_error"):
             raise GradingError(f"its trusted step failed: {record.get('error')}")  # e.g. a reference's bug
@@ -335,22 +353,24 @@ def grade(
     quiet: bool = False,
     sandbox_options: dict | None = None,
     memory_share: int = 1,
+    rubric: Rubric | None = None,
 ) -> dict:
     """Grade one submission folder; return (and, with ``out``, write) Gradescope's results dict.
 
     ``hidden`` runs the hidden checks too (Gradescope); ``only`` restricts to some check ids
     (for tests); ``timeout_scale`` multiplies every check's timeout; ``memory_share``: how many
-    graders of this process share the machine's (container's) memory limit.
+    graders of this process share the machine's (container's) memory limit; ``rubric``: the
+    assignment's rubric already loaded (a class is graded with one, loaded once).
     """
     started = time.monotonic()
     submission = Path(submission).resolve()
     if not submission.is_dir():
         raise GradingError(f"Submission folder {submission} does not exist; pass the folder holding your files.")
-    rubric = load_rubric(assignment)  # hidden ones too where present: `only` may name them
+    rubric = rubric or load_rubric(assignment)  # hidden ones too where present: `only` may name them
     entry = rubric.assignment.entry
     checks = rubric.select(hidden=hidden, only=only)
     checks = [c.scaled(timeout_scale) for c in checks]
-    notes = _submission_notes(submission, rubric.assignment.files)
+    notes = submission_notes(submission, rubric.assignment.files, rubric.assignment.student_dir)
     has_entry = (submission / entry).is_file() and not (submission / entry).is_symlink()
     container_mb = container_memory_mb()
     limits, workers = fit_to_memory(
@@ -383,7 +403,7 @@ def grade(
     results = {
         "score": round(sum(t["score"] for t in tests), 4),
         "execution_time": round(time.monotonic() - started, 2),
-        "output": "\n".join([*top, _summary_output(tests, notes)]),
+        "output": "\n".join([*top, summary_output(tests, notes)]),
         "output_format": "text",
         "stdout_visibility": "hidden",
         "tests": tests,
@@ -398,14 +418,18 @@ def grade(
     return results
 
 
-def _submission_notes(submission: Path, allowed: tuple[str, ...]) -> list[str]:
-    ignored = sorted(p.name for p in submission.iterdir() if p.name not in allowed) if submission.is_dir() else []
+def submission_notes(submission: Path, allowed: tuple[str, ...], released: Path | None = None) -> list[str]:
+    """One line naming what in the folder is not graded: neither the release's own files (``released``: the
+    assignment's folder as handed out, for a student checking it in place) nor hidden files and caches."""
+    shipped = {p.name for p in released.iterdir()} if released is not None and released.is_dir() else set()
+    names = sorted(p.name for p in submission.iterdir()) if submission.is_dir() else []
+    ignored = [n for n in names if n not in allowed and n not in shipped and not n.startswith((".", "__pycache__"))]
     if ignored:
         return [f"Ignored (only {', '.join(allowed)} are graded): {', '.join(ignored[:20])}."]
     return []
 
 
-def _summary_output(tests: list[dict], notes: list[str]) -> str:
+def summary_output(tests: list[dict], notes: list[str]) -> str:
     visible = [t for t in tests if t["visibility"] != "hidden"]
     got = sum(t["score"] for t in visible)
     total = sum(t["max_score"] for t in visible)

@@ -1,8 +1,9 @@
 """Gradescope: ``results.json`` (written atomically) and the autograder zip.
 
 The zip holds ``setup.sh`` and ``run_autograder`` (real files in ``kit/grading/templates/``),
-the ``kit`` package with this subpackage, the assignment's manifest, rubric (visible and hidden)
-and check kinds (never a solution), and the files of the data sets its manifest names. Gradescope's format: https://gradescope-autograders.readthedocs.io.
+the ``kit`` package with this subpackage (not the lecture labs: grading never imports them), the
+assignment's manifest, rubric (visible and hidden) and check kinds (never a solution), and the
+files of the data sets its manifest names. Gradescope's format: https://gradescope-autograders.readthedocs.io.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ import os
 import zipfile
 from pathlib import Path
 
-from kit import assignments
 from kit.assignments import MANIFEST
 from kit.errors import DatasetError, GradingError
 from kit.files import write_json
-from kit.grading.rubric import ROOT, load_rubric
+from kit.grading.rubric import ROOT, Rubric, load_rubric
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 KIT_DIR = ROOT / "kit"
+NOT_GRADING = ("labs", "runner.py")  # what grading never imports (the lecture labs, the runners' skeleton): not zipped
 
 
 def write_results(results: dict, out: str | os.PathLike) -> Path:
@@ -44,9 +45,9 @@ def failure_results(message: str, leaderboard: str | None = None) -> dict:
     }
 
 
-def package_files(assignment: str | None = None) -> dict[str, Path]:
-    """Archive name -> source file of every code and rubric file the package carries."""
-    rubric = load_rubric(assignment)
+def package_files(assignment: str | Rubric | None = None) -> dict[str, Path]:
+    """Archive name -> source file of every code and rubric file the package carries (the rubric's, hidden included)."""
+    rubric = assignment if isinstance(assignment, Rubric) else load_rubric(assignment)
     name = rubric.assignment.name
     if not rubric.has_hidden:
         raise GradingError(
@@ -55,7 +56,7 @@ def package_files(assignment: str | None = None) -> dict[str, Path]:
         )
     files = {"requirements-grading.txt": ROOT / "requirements-grading.txt"}  # setup.sh installs only this
     for source in sorted(KIT_DIR.rglob("*.py")):
-        if "__pycache__" not in source.parts:
+        if "__pycache__" not in source.parts and source.relative_to(KIT_DIR).parts[0] not in NOT_GRADING:
             files[f"kit/{source.relative_to(KIT_DIR).as_posix()}"] = source
     for source in (rubric.assignment.path(MANIFEST), rubric.path, rubric.hidden_path, *rubric.checks_files):
         files[f"solutions/{name}/{source.name}"] = source  # never the solution: only the grader's files
@@ -66,10 +67,11 @@ def write_package(out: str | os.PathLike, assignment: str | None = None, data_di
     """Gradescope's autograder zip: setup.sh, run_autograder, the kit, the rubric (never the solution), the data."""
     from kit.data import dataset
 
-    files = package_files(assignment)
-    name = load_rubric(assignment, hidden=False).assignment.name
+    rubric = load_rubric(assignment)  # the assignment resolved once: its rubric, manifest and data sets
+    files = package_files(rubric)
+    name = rubric.assignment.name
     data_files: dict[str, Path] = {}
-    for data_name in assignments.get(name).datasets:
+    for data_name in rubric.assignment.datasets:
         try:
             data_files.update(dataset(data_name).files(data_dir))
         except DatasetError as error:

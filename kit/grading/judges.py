@@ -76,7 +76,7 @@ def are_probabilities(values: np.ndarray, tolerance: float = 1e-3) -> bool:
     )
 
 
-# ------------------------------------------------------------------ step 7: the submitted model
+# ------------------------------------------------------------------ a submitted model
 
 
 def model_points(f1: float, params: dict) -> float:
@@ -87,31 +87,62 @@ def model_points(f1: float, params: dict) -> float:
     return points
 
 
-@verdict
-def judge_model(probabilities: Any, y_true: np.ndarray, params: dict, description: dict | None = None) -> Verdict:
-    """Macro-F1 on the test set -> points by the rubric's thresholds (a fraction of ``max_points``)."""
+def _macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     from sklearn.metrics import f1_score
 
+    return float(f1_score(y_true, y_pred, average="macro"))
+
+
+def _accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
+
+
+# A model check's figures (its ``metric`` param): name -> (how the student reads it, the function of labels)
+METRICS = {"macro_f1": ("macro-F1", _macro_f1), "accuracy": ("accuracy", _accuracy)}
+
+
+@verdict
+def judge_model(
+    probabilities: Any,
+    y_true: np.ndarray,
+    params: dict,
+    description: dict | None = None,
+    column: str | None = None,
+) -> Verdict:
+    """The rubric's ``metric`` (default macro-F1) on the test set -> points by its thresholds (a fraction of the max).
+
+    ``params``: ``thresholds``, ``metric`` (a ``METRICS`` name), ``num_classes`` (default: the classes
+    in the test labels), ``max_points``. ``column``: the leaderboard's column (the assignment's
+    manifest's ``leaderboard``; None: no leaderboard entry).
+    """
+    from kit.errors import GradingError
+
     description = description or {}
+    metric = params.get("metric", "macro_f1")
+    if metric not in METRICS:
+        raise GradingError(f"Unknown metric {metric!r} in a model check; valid names: {', '.join(METRICS)}.")
+    label, score = METRICS[metric]
+    classes = int(params.get("num_classes") or len(np.unique(y_true)))
     probabilities = numeric(probabilities, "the model's predictions")
     n = len(y_true)
-    if probabilities.shape != (n, 10):
+    if probabilities.shape != (n, classes):
         raise CheckFailed(
             f"the model's output has shape {shape_text(probabilities.shape)} on the test set; "
-            f"expected ({n}, 10): one probability per class. Output shape: {description.get('output_shape')}."
+            f"expected ({n}, {classes}): one probability per class. Output shape: {description.get('output_shape')}."
         )
     if not are_probabilities(probabilities):
         raise CheckFailed(
             "the model does not output probabilities (rows must be >= 0 and sum to 1): it looks like "
             "logits. End the model with a softmax activation."
         )
-    f1 = float(f1_score(y_true, probabilities.argmax(axis=1), average="macro"))
-    points = model_points(f1, params)
+    figure = score(y_true, probabilities.argmax(axis=1))
+    points = model_points(figure, params)
     max_points = float(params.get("max_points") or max(float(v) for _, v in params["thresholds"]))
     scale = ", ".join(f">= {float(t):.2f}: {float(v):g}" for t, v in sorted(params["thresholds"]))
     return Verdict(
         points > 0,
         min(points, max_points) / max_points,
-        f"macro-F1 on the {n:,} test images: {f1:.4f} ({description.get('params', 0):,} parameters). Points: {scale}.",
-        leaderboard={"name": "macro-F1", "value": round(f1, 4), "order": "desc"},
+        f"{label} on the {n:,} test images: {figure:.4f} ({description.get('params', 0):,} parameters). "
+        f"Points: {scale}.",
+        leaderboard={"name": column, "value": round(figure, 4), "order": "desc"} if column else None,
     )

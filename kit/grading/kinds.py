@@ -89,9 +89,10 @@ class Kind:
 
     name: ClassVar[str] = ""
     needs_entry: ClassVar[bool] = True  # False: the check grades a submitted file, not the entry's code
-    # True: the trusted step runs in a child of its own, never batched with others: for the heaviest
-    # (a model on a whole test set), whose memory must not add to what a batched child already holds
-    # (Gradescope's 1.5 GB leaves one child 1,234 MB of data segment; the model check alone peaks ~700)
+    # True: where children are small (grader.BATCHED_HEAVY_MIN_MB), the trusted step runs in a child of
+    # its own, never batched with others: for the heaviest (a model on a whole test set), whose memory
+    # must not add to what a batched child already holds (Gradescope's 1.5 GB leaves one child 1,234 MB
+    # of data segment; the model check alone peaks ~700)
     alone: ClassVar[bool] = False
 
     def inputs(self, params: dict) -> dict[str, np.ndarray]:
@@ -265,41 +266,122 @@ def case_label(case: dict, index: int, inputs: dict[str, np.ndarray]) -> str:
     return f"case {index + 1} ({', '.join(parts)})"
 
 
+def _is_scalar(value: Any) -> bool:
+    """A number of any type: a Python or numpy scalar, or a 0-d array (bool is a number here too)."""
+    if isinstance(value, np.ndarray):
+        return value.ndim == 0
+    return isinstance(value, int | float | np.generic)
+
+
 def flatten_output(value: Any, what: str, prefix: str = "out") -> dict[str, np.ndarray]:
-    """A function's result as named arrays: an array, a number, or a tuple/list/dict of them."""
+    """A function's result as named float64 arrays: an array, a number, or a tuple/list/dict of them.
+
+    A tuple or list of numbers (Python or numpy scalars, 0-d arrays, in any mix) is one 1-d array;
+    a dict gives ``prefix.key`` per key, a tuple or list of arrays ``prefix.0``, ``prefix.1``, ...
+    The judge reads values, not types: ``align`` matches a tuple with a dict (in the dict's order) and a
+    list of arrays with their stack.
+    """
     if isinstance(value, dict):
         found = {}
         for key, item in value.items():
             found.update(flatten_output(item, f"{what}[{key!r}]", f"{prefix}.{key}"))
         return found
-    if isinstance(value, tuple | list) and value and not all(isinstance(v, int | float) for v in value):
+    if isinstance(value, tuple | list) and value and not all(_is_scalar(v) for v in value):
         found = {}
         for position, item in enumerate(value):
             found.update(flatten_output(item, f"{what}[{position}]", f"{prefix}.{position}"))
         return found
+    if isinstance(value, tuple | list) and value:
+        value = [np.asarray(v).item() if isinstance(v, np.ndarray | np.generic) else v for v in value]
     return {prefix: as_numeric_array(value, what).astype(np.float64)}
 
 
 def _describe_key(key: str) -> str:
     parts = key.split(".")[2:]  # "case0.out.1" -> "1"
-    return "the result" if not parts else "result[" + "][".join(parts) + "]"
+    return "the result" if not parts else "result" + "".join(f"[{p}]" if p.isdigit() else f"[{p!r}]" for p in parts)
+
+
+def _numbered(keys: list[str]) -> bool:
+    return all(key.rsplit(".", 1)[-1].isdigit() for key in keys)
+
+
+def align(
+    got: dict[str, np.ndarray], want: dict[str, np.ndarray]
+) -> list[tuple[str, Any, np.ndarray, np.ndarray]] | str:
+    """The pairs to compare, ``(what the student reads, weight key, got, want)``, or why the shapes cannot match.
+
+    Values, not types: the same keys pair by key (a dict with a dict, a tuple with a tuple); a tuple or
+    list answers a dict in the dict's order (and a dict a tuple); a sequence of arrays (or numbers)
+    answers one array whose first axis runs over them, and one array a sequence.
+    """
+    want_keys, got_keys = list(want), list(got)
+    if set(got) == set(want):
+        return [(_describe_key(k), _weight_key(k, i), got[k], want[k]) for i, k in enumerate(want_keys)]
+    if len(want) == 1 and len(got) > 1:  # a sequence (or a dict) where one array is expected
+        (key,) = want_keys
+        w = want[key]
+        if w.ndim >= 1 and w.shape[0] == len(got) and all(_leaf(got[k]) == w.shape[1:] for k in got_keys):
+            return [(f"result[{i}]", i, got[k].reshape(w[i].shape), w[i]) for i, k in enumerate(got_keys)]
+    if len(got) == 1 and len(want) > 1:  # one array where a sequence (or a dict) is expected
+        (key,) = got_keys
+        g = got[key]
+        if g.ndim >= 1 and g.shape[0] == len(want) and all(_leaf(want[k]) == g.shape[1:] for k in want_keys):
+            return [
+                (_describe_key(k), _weight_key(k, i), g[i], want[k].reshape(g[i].shape))
+                for i, k in enumerate(want_keys)
+            ]
+    if len(got) == len(want) > 1 and (_numbered(got_keys) or _numbered(want_keys)):  # a tuple and a dict
+        return [
+            (_describe_key(w), _weight_key(w, i), got[g], want[w])
+            for i, (g, w) in enumerate(zip(got_keys, want_keys, strict=True))
+        ]
+    count = len(want) if len(want) > 1 else (want[want_keys[0]].size if want else 0)
+    expected = "one value" if len(want) == 1 else f"{len(want)} values"
+    if len(want) > 1 and not _numbered(want_keys):
+        names = ", ".join(repr(k.split(".", 2)[-1]) for k in want_keys)
+        expected = f"{len(want)} values ({names}: a dict with these keys, or a tuple in this order)"
+    elif len(want) == 1 and count > 1 and want[want_keys[0]].ndim == 1:
+        expected = f"one value (an array of {count}, or a tuple or list of {count} numbers)"
+    if len(got) > 1 and not _numbered(got_keys) and len(want) > 1 and not _numbered(want_keys):
+        names = ", ".join(repr(k.split(".", 2)[-1]) for k in got_keys)
+        return f"it returned the keys {names}; expected {expected} (check what the function returns)"
+    return f"it returned {len(got)} value(s); expected {expected} (check what the function returns)"
+
+
+def _leaf(array: np.ndarray) -> tuple:
+    """An output's shape, a number's (stored as shape (1,)) read as ()."""
+    return () if array.shape == (1,) else tuple(array.shape)
+
+
+def _weight_key(key: str, position: int) -> Any:
+    """What ``parts`` weighs an output by: its dict key where it has one, else its position."""
+    last = key.split(".", 2)[-1] if key.count(".") >= 2 else ""
+    return last if last and not last.isdigit() else position
+
+
+def _differs(where: str, g: np.ndarray, w: np.ndarray, rtol: float, atol: float) -> str | None:
+    if g.shape != w.shape:
+        return f"{where} has shape {tuple(g.shape)}; expected {tuple(w.shape)}"
+    close = np.isclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
+    if close.all():
+        return None
+    bad = np.unravel_index(int(np.flatnonzero(~close.reshape(-1))[0]), close.shape) if g.ndim else ()
+    if where == "the result" and g.ndim == 1:  # a tuple of numbers, or a 1-d array: name the element
+        return f"result[{int(bad[0])}] differs: got {float(g[bad]):.6g}, expected {float(w[bad]):.6g}"
+    at = f" at index {list(map(int, bad))}" if bad else ""
+    return f"{where} differs{at}: got {float(g[bad]):.6g}, expected {float(w[bad]):.6g}"
 
 
 def compare(got: dict[str, np.ndarray], want: dict[str, np.ndarray], rtol: float, atol: float) -> str | None:
-    """None where ``got`` equals ``want`` within tolerances; else what differs first (one sentence)."""
-    if set(got) != set(want):
-        shape = "one value" if len(want) == 1 else f"{len(want)} values"
-        return f"it returned {len(got)} value(s); expected {shape} (check what the function returns)"
-    for key in sorted(want):
-        g, w = got[key], want[key]
-        where = _describe_key(key)
-        if g.shape != w.shape:
-            return f"{where} has shape {tuple(g.shape)}; expected {tuple(w.shape)}"
-        close = np.isclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
-        if not close.all():
-            bad = np.unravel_index(int(np.flatnonzero(~close.reshape(-1))[0]), close.shape) if g.ndim else ()
-            at = f" at index {list(map(int, bad))}" if bad else ""
-            return f"{where} differs{at}: got {float(g[bad]):.6g}, expected {float(w[bad]):.6g}"
+    """None where ``got`` equals ``want`` within tolerances (values, not types: see ``align``); else what
+    differs first (one sentence naming the element)."""
+    pairs = align(got, want)
+    if isinstance(pairs, str):
+        return pairs
+    for where, _, g, w in pairs:
+        problem = _differs(where, g, w, rtol, atol)
+        if problem:
+            return problem
     return None
 
 
@@ -311,14 +393,22 @@ class FunctionKind(Kind):
     - ``function``: the student's function; ``cases``: a list of keyword arguments (an argument may
       be an array spec, see ``make_array``; ``_label`` names a case; ``_function`` and ``_reference``
       give a case its own function and reference, so that the edge cases of several functions share
-      one check and one trusted child);
+      one check and one trusted child; ``_raises: "ValueError"`` makes a case pass when the function
+      raises that exception, or a subclass, as its docstring promises for bad input: no reference runs);
     - ``reference``: "checks:NAME" (the assignment's checks.py) or "module:NAME", called with the
       same arguments in a trusted child; ``rtol``/``atol``; ``rule``: "numpy" | "plain_keras";
     - ``partial`` (default true): each right case earns its share of the points; ``parts``: weights
-      of a tuple result's outputs (e.g. ``[2, 1, 1]`` for BatchNorm's output, running mean and
-      variance): a wrong case earns the weighted share of its outputs that are right;
+      of a result's outputs, a list by position (a tuple's outputs, e.g. ``[2, 1, 1]`` for BatchNorm's
+      output, running mean and variance, or a tuple of numbers' elements) or a dict by key (a dict
+      result); an output it does not name weighs 1: a wrong case earns the weighted share of its
+      outputs that are right (without ``parts`` a case is right or wrong as a whole);
     - ``mistakes``: ``[{"reference": ..., "message": ..., "functions": [...]}]``: a typical
       mistake's outputs (of those functions only, where given), recognised and named.
+
+    Values, not types (``align``): numbers compare as float64 whatever their type (Python, numpy
+    scalars, 0-d arrays); a tuple or list answers a dict in the dict's order and a dict a tuple; a
+    sequence of arrays or numbers answers one array over its first axis. Messages name the element
+    that differs (``result[1]``, ``result['conv']``).
     """
 
     name = "function"
@@ -341,21 +431,38 @@ class FunctionKind(Kind):
         answer: dict[str, Any] = {}
         for index, case in enumerate(params["cases"]):
             function = self.function_of(case, params)
+            raised: list[str] = []
+
+            def note(error: BaseException, raised=raised) -> str:  # the exception's classes, for `_raises`
+                raised.extend(cls.__name__ for cls in type(error).__mro__)
+                return ""
+
             try:
-                result = student.call(function, rule=rule, **case_arguments(case, index, inputs))
-                answer.update(flatten_output(result, f"`{function}`", f"case{index}.out"))
+                result = student.call(
+                    function,
+                    rule=rule,
+                    hint=note if case.get("_raises") else None,
+                    **case_arguments(case, index, inputs),
+                )
+                if case.get("_raises"):
+                    answer[f"case{index}.raised"] = []  # it returned: nothing raised
+                else:
+                    answer.update(flatten_output(result, f"`{function}`", f"case{index}.out"))
             except StudentError as error:
-                answer[f"case{index}.error"] = str(error)
+                if raised:
+                    answer[f"case{index}.raised"] = raised
+                else:
+                    answer[f"case{index}.error"] = str(error)
         return answer
 
     def needs_inspection(self, answer: dict) -> bool:
-        """No reference child for an answer whose every case failed (e.g. the released stubs)."""
-        return any(not key.endswith(".error") for key in answer)
+        """No reference child for an answer with no output to compare (e.g. the released stubs)."""
+        return any(".out" in key for key in answer)
 
     def inspect(self, answer: dict, inputs: dict[str, np.ndarray], params: dict) -> dict[str, Any]:
         found: dict[str, Any] = {}
         for index, case in enumerate(params["cases"]):
-            if f"case{index}.error" in answer:
+            if f"case{index}.error" in answer or case.get("_raises"):
                 continue
             function = self.function_of(case, params)
             references = {"want": case.get("_reference") or params["reference"]}
@@ -372,6 +479,14 @@ class FunctionKind(Kind):
         """(share of the case earned, what is wrong or None) for case ``index``."""
         if f"case{index}.error" in answer:
             return 0.0, str(answer[f"case{index}.error"])
+        expected = params["cases"][index].get("_raises")
+        if expected:
+            raised = answer.get(f"case{index}.raised")
+            if isinstance(raised, list) and expected in raised:
+                return 1.0, None
+            if isinstance(raised, list) and raised:
+                return 0.0, f"it raised {raised[0]}; the docstring asks for a {expected} here"
+            return 0.0, f"it returned a result; the docstring asks it to raise a {expected} here"
         rtol, atol = float(params.get("rtol", 1e-6)), float(params.get("atol", 1e-8))
 
         def outputs(prefix: str) -> dict[str, np.ndarray]:
@@ -391,7 +506,7 @@ class FunctionKind(Kind):
             ),
             None,
         )
-        share = _share_right(got, want, rtol, atol, params.get("parts")) if set(got) == set(want) else 0.0
+        share = _share_right(got, want, rtol, atol, params.get("parts"))
         return share, problem + (f". {named}" if named else "")
 
     def judge(self, answer: dict, inputs: dict[str, np.ndarray], params: dict) -> Verdict:
@@ -411,16 +526,23 @@ class FunctionKind(Kind):
         return Verdict(fraction > 0, fraction, f"{right} of {len(cases)} cases right{partly}; {failures[0]}{more}.")
 
 
-def _share_right(got: dict, want: dict, rtol: float, atol: float, weights: list | None) -> float:
-    """The weighted share of a tuple result's outputs (``case0.out.0``, ``case0.out.1``, ...) equal to the reference."""
-    if not weights:
+def _share_right(got: dict, want: dict, rtol: float, atol: float, weights: list | dict | None) -> float:
+    """The weighted share of a result's outputs equal to the reference: ``weights`` by position (a list: a
+    tuple's outputs, a tuple of numbers' elements) or by key (a dict); an output it does not name weighs 1."""
+    pairs = align(got, want)
+    if not weights or isinstance(pairs, str):
         return 0.0
+    if len(pairs) == 1 and pairs[0][3].ndim == 1 and pairs[0][2].shape == pairs[0][3].shape:  # a tuple of numbers
+        _, _, g, w = pairs[0]
+        pairs = [(f"result[{i}]", i, g[i], w[i]) for i in range(len(w))]
     total = earned = 0.0
-    for key in want:
-        position = key.rsplit(".", 1)[-1]
-        weight = float(weights[int(position)]) if position.isdigit() and int(position) < len(weights) else 1.0
+    for where, key, g, w in pairs:
+        if isinstance(weights, dict):
+            weight = float(weights.get(key, 1.0))
+        else:
+            weight = float(weights[key]) if isinstance(key, int) and key < len(weights) else 1.0
         total += weight
-        if compare({key: got[key]}, {key: want[key]}, rtol, atol) is None:
+        if _differs(where, g, w, rtol, atol) is None:
             earned += weight
     return earned / total if total else 0.0
 
@@ -434,8 +556,16 @@ class ModelBuilderKind(Kind):
     params: ``function``, ``args`` (its positional arguments, default ``[input_shape, num_classes]``),
     ``input_shape``, ``num_classes``, ``probe`` (how many random inputs), ``seed``, ``rule``
     ("plain_keras" by default), and what to expect: ``signature`` (``model_graph.signature`` tokens),
-    ``params`` (the parameter count), ``output_shape``, ``probabilities`` (rows sum to 1; default true).
-    Subclasses add their own facts in ``inspect`` and checks in ``judge``.
+    ``params`` (the parameter count), ``output_shape``, ``probabilities`` (rows sum to 1; default true:
+    a model that is not a classifier needs ``probabilities=False``), ``initializers`` (``[{"layer": token,
+    "scale": 2.0, "mode": "fan_in", "name": "He initialisation ..."}]``: the kernels of the layers with that
+    token drawn by that variance rule, whatever the initialiser's spelling).
+
+    The signature is compared with equivalent layers read alike (``model_graph.equivalent``:
+    ``Activation("relu")`` is ``ReLU()``, ``Dense(10)`` then ``Softmax()`` is ``Dense(10, softmax)``); a
+    Sequential and a functional model with the same layers both pass (say so in the docstring). Each
+    unmet expectation is 0 points with a sentence naming it. Subclasses add their own facts in
+    ``inspect`` and checks in ``judge``.
     """
 
     name = "model_builder"
@@ -471,9 +601,23 @@ class ModelBuilderKind(Kind):
         description, outputs = answer.get("description") or {}, answer.get("outputs")
         function = params["function"]
         if "signature" in params:
-            got, want = model_graph.signature(description), list(params["signature"])
+            got = model_graph.equivalent(model_graph.signature(description))
+            want = model_graph.equivalent(list(params["signature"]))
             if got != want:
-                return Verdict(False, 0.0, f"{function}'s layers are {' -> '.join(got)}; expected {' -> '.join(want)}.")
+                pairs = zip([*got, "(nothing)"], [*want, "(nothing)"], strict=False)
+                position = next(i for i, (g, w) in enumerate(pairs) if g != w)
+                found = got[position] if position < len(got) else "(nothing)"
+                should = want[position] if position < len(want) else "(nothing)"
+                return Verdict(
+                    False,
+                    0.0,
+                    f"{function}'s layer {position + 1} is {found}; expected {should}. "
+                    f"Expected {' -> '.join(want)}; yours: {' -> '.join(got)}.",
+                )
+        for rule in params.get("initializers", []):
+            problem = _initializer_problem(description, rule, function)
+            if problem:
+                return Verdict(False, 0.0, problem)
         if "params" in params and description.get("params") != params["params"]:
             return Verdict(
                 False, 0.0, f"the model has {description.get('params'):,} parameters; expected {params['params']:,}."
@@ -487,6 +631,27 @@ class ModelBuilderKind(Kind):
         return Verdict(True, 1.0)
 
 
+def _initializer_problem(description: dict, rule: dict, function: str) -> str | None:
+    """Why the layers ``rule["layer"]`` names (their ``model_graph.layer_token``) do not draw their kernels by
+    the variance rule ``rule`` asks (``scale``, ``mode``: He is 2, "fan_in"), or None."""
+    from kit.grading import model_graph
+
+    want = (float(rule["scale"]), str(rule["mode"]))
+    layers = [layer for layer in description.get("layers", []) if model_graph.layer_token(layer) == rule["layer"]]
+    if not layers:
+        return f"{function}'s model has no {rule['layer']} layer, whose initialiser the docstring prescribes."
+    for layer in layers:
+        name, got = model_graph.kernel_initializer(layer)
+        if got is None or not (np.isclose(got[0], want[0]) and got[1] == want[1]):
+            default = " (Keras' default, used when kernel_initializer is not given)" if name == "GlorotUniform" else ""
+            shown = rule["layer"].replace(", linear)", ")")
+            return (
+                f"{function}'s {shown} layer draws its weights with {name}{default}; the docstring asks for "
+                f"{rule.get('name', f'an initialiser of scale {want[0]:g}, mode {want[1]}')}."
+            )
+    return None
+
+
 # ------------------------------------------------------------------ generic kind 3: a submitted model file
 
 
@@ -494,7 +659,9 @@ class ModelFileKind(Kind):
     """Generic: a submitted ``.keras`` file scored on a data set's test split, with points by thresholds.
 
     params: ``file`` (default ``model.keras``), ``dataset`` (a ``kit.data`` name), ``metric``
-    (``macro_f1`` | ``accuracy``), ``thresholds`` ([(figure, points), ...]), ``max_mb``.
+    (``macro_f1`` | ``accuracy``), ``num_classes`` (default: the test labels'), ``thresholds``
+    ([(figure, points), ...]), ``max_mb``. Its figure goes to the leaderboard column the
+    assignment's manifest names (``leaderboard``).
     The file is checked in the grader (size, zip, no HDF5, no Lambda layer) before a trusted child
     opens it with Keras' safe mode.
     """
@@ -502,6 +669,7 @@ class ModelFileKind(Kind):
     name = "model"
     needs_entry = False
     alone = True
+    leaderboard: str | None = None  # the leaderboard's column: the manifest's ``leaderboard`` (set by load_rubric)
 
     def inputs(self, params: dict) -> dict[str, np.ndarray]:
         from kit import data
@@ -516,7 +684,11 @@ class ModelFileKind(Kind):
         from kit.grading import judges
 
         return judges.judge_model(
-            answer.get("probabilities"), np.asarray(inputs["y"]), params, answer.get("description") or {}
+            answer.get("probabilities"),
+            np.asarray(inputs["y"]),
+            params,
+            answer.get("description") or {},
+            self.leaderboard,
         )
 
     def inspect(self, answer: dict, inputs: dict[str, np.ndarray], params: dict) -> dict[str, Any]:
@@ -622,6 +794,7 @@ class InProcess:
 
     def ask_student(self, kind: Kind, check, inputs: dict) -> dict:
         data, arrays, models = split_answer(kind.call(self.student, inputs, check.params))
+        _fits(arrays, "the answer")
         return {**data, **arrays, **models}
 
     def inspect(self, kind: Kind, check, answer: dict, inputs: dict) -> dict:
@@ -640,7 +813,19 @@ class InProcess:
                 else:
                     loaded[key] = value
             data, arrays, _ = split_answer(kind.inspect(loaded, inputs, check.params) or {})
+        _fits(arrays, "the reference answers")
         return {**data, **arrays}
+
+
+def _fits(arrays: dict, what: str) -> None:
+    """In process, the limit the sandbox's children are read back under (so a runner or a test meets it too)."""
+    from kit.grading.sandbox import MAX_RESULT_ARRAYS
+
+    if len(arrays) > MAX_RESULT_ARRAYS:
+        raise GradingError(
+            f"{what} hold {len(arrays)} arrays; the grader reads at most {MAX_RESULT_ARRAYS} back from a child "
+            "(a grader fault in the autograder: split the check)"
+        )
 
 
 def judge_in_process(module: ModuleType, check, registry: dict[str, Kind]) -> Verdict:

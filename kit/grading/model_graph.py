@@ -79,7 +79,71 @@ def layer_token(layer: dict) -> str:
         return f"Dropout({config.get('rate')})"
     if kind == "Dense":
         return f"Dense({config.get('units')}, {_activation(config)})"
+    if kind == "Activation":
+        return f"Activation({_activation(config)})"
+    if kind == "ReLU" and not _plain_relu(config):
+        knobs = ("max_value", "negative_slope", "threshold")
+        return "ReLU(" + ", ".join(f"{k}={config.get(k)}" for k in knobs if config.get(k)) + ")"
     return str(kind)
+
+
+def _plain_relu(config: dict) -> bool:
+    return config.get("max_value") is None and not config.get("negative_slope") and not config.get("threshold")
+
+
+# Layers that compute the same function read as one token: a standalone activation layer by what it
+# computes, and a linear Dense or Conv2D directly followed by one as the layer with that activation.
+_SAME = {"Activation(relu)": "ReLU", "Activation(softmax)": "Softmax"}
+_ACTIVATION_OF = {"ReLU": "relu", "Softmax": "softmax"}
+
+
+def equivalent(tokens: list[str]) -> list[str]:
+    """Tokens (``signature``'s, or a rubric's) with equivalent layers read alike, so that either way passes.
+
+    ``Activation("relu")`` and a plain ``ReLU()`` read ``ReLU``; ``Activation("softmax")`` and ``Softmax()``
+    read ``Softmax``; ``Dense(10)`` (linear) directly followed by one of them reads ``Dense(10, softmax)``,
+    as ``Dense(10, activation="softmax")`` does (the same for ``Conv2D``). A layer between them (BatchNorm)
+    keeps them apart: ``Dense(256, linear) -> BatchNormalization -> ReLU`` stays three tokens.
+    """
+    found: list[str] = []
+    for token in tokens:
+        token = _SAME.get(token, token)
+        activation = _ACTIVATION_OF.get(token) or (token[11:-1] if token.startswith("Activation(") else None)
+        previous = found[-1] if found else ""
+        if activation and previous.startswith(("Dense(", "Conv2D(")) and ", linear" in previous:
+            found[-1] = previous.replace(", linear", f", {activation}", 1)
+            continue
+        found.append(token)
+    return found
+
+
+# Keras' initialisers as the variance rule they draw from: (scale, mode) of VarianceScaling.
+VARIANCE_RULES = {
+    "HeNormal": (2.0, "fan_in"),
+    "HeUniform": (2.0, "fan_in"),
+    "LecunNormal": (1.0, "fan_in"),
+    "LecunUniform": (1.0, "fan_in"),
+    "GlorotNormal": (1.0, "fan_avg"),
+    "GlorotUniform": (1.0, "fan_avg"),
+}
+
+
+def kernel_initializer(layer: dict) -> tuple[str, tuple[float, str] | None]:
+    """(the initialiser's class name, its variance rule (scale, mode) or None) of a layer's ``kernel_initializer``.
+
+    ``"he_normal"``, ``HeNormal(seed=1)`` and ``VarianceScaling(2.0, "fan_in")`` have the same rule.
+    """
+    value = (layer.get("config") or {}).get("kernel_initializer")
+    if isinstance(value, str):
+        name = "".join(part.capitalize() for part in value.split("_"))
+        config: dict = {}
+    elif isinstance(value, dict):
+        name, config = str(value.get("class_name")), value.get("config") or {}
+    else:
+        return "none", None
+    if name == "VarianceScaling":
+        return name, (float(config.get("scale", 1.0)), str(config.get("mode", "fan_in")))
+    return name, VARIANCE_RULES.get(name)
 
 
 def pool_token(layer: dict) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 from kit import REPO_ROOT, assignments
 from kit.assignments import Assignment, load_module
 from kit.errors import GradingError
-from kit.grading.kinds import build_registry
+from kit.grading.kinds import ModelFileKind, build_registry
 
 ROOT = REPO_ROOT
 VISIBILITIES = ("visible", "hidden", "after_due_date")
@@ -41,12 +41,21 @@ class Check:
     timeout: float = 90.0
     message: str = ""
     params: dict = field(default_factory=dict)
+    step: int | str | None = None  # the runner's step the check belongs to (data, never parsed from `name`)
+    function: str | None = None  # the student's function it checks (default: params' "function")
 
     def __post_init__(self):
         if self.visibility not in VISIBILITIES:
             raise GradingError(
                 f"Unknown visibility {self.visibility!r} in rubric check {self.id!r}; valid: {', '.join(VISIBILITIES)}."
             )
+        if self.function is None and self.params.get("function"):
+            object.__setattr__(self, "function", str(self.params["function"]))
+
+    @property
+    def title(self) -> str:
+        """The name without the prefix "Step {step}: " where it has one: a runner's step line names the step itself."""
+        return self.name.removeprefix(f"Step {self.step}: ") if self.step is not None else self.name
 
     def scaled(self, factor: float) -> Check:
         """The same check with its timeout multiplied (tests use short timeouts)."""
@@ -107,9 +116,10 @@ class Rubric:
         return [c for c in checks if c.id in only]
 
 
-def _module(path: Path, name: str):
+def _module(path: Path, assignment: Assignment):
+    """An instructor's file of the assignment, under one stable name (``_kit_<assignment>_<file>``)."""
     try:
-        return load_module(path, name)
+        return load_module(path, f"_kit_{assignment.name}_{path.stem}", stable=True)
     except Exception as error:  # noqa: BLE001 - an instructor's file that does not import: one sentence
         raise GradingError(f"{path} does not import ({type(error).__name__}: {error}); fix it.") from None
 
@@ -132,9 +142,12 @@ def load_rubric(assignment: str | Assignment | None = None, *, hidden: bool = Tr
     if hidden_path is not None:
         files.append(assignment.solution_dir / HIDDEN_CHECKS_FILE)
     files = tuple(f for f in files if f.is_file())
-    modules = [_module(f, f"_kit_checks_{assignment.name}") for f in files]
+    modules = [_module(f, assignment) for f in files]
     kinds = build_registry(modules)
-    module = _module(visible, f"_rubric_{assignment.name}")
+    for kind in kinds.values():  # the leaderboard's column has one source: the manifest
+        if isinstance(kind, ModelFileKind):
+            kind.leaderboard = assignment.leaderboard
+    module = _module(visible, assignment)
     entries = list(module.CHECKS)
     leaked = [entry.get("id") for entry in entries if entry.get("visibility") == "hidden"]
     if leaked:
@@ -143,7 +156,7 @@ def load_rubric(assignment: str | Assignment | None = None, *, hidden: bool = Tr
             "(the visible rubric ships to students)."
         )
     if hidden_path is not None:
-        entries += list(_module(hidden_path, f"_rubric_hidden_{assignment.name}").CHECKS)
+        entries += list(_module(hidden_path, assignment).CHECKS)
     checks = tuple(Check(**entry) for entry in entries)
     for check in checks:
         if check.kind not in kinds:
@@ -159,7 +172,12 @@ def load_rubric(assignment: str | Assignment | None = None, *, hidden: bool = Tr
 
 
 def command_list(args) -> int:
-    """``python -m kit assignments``: one line each: name, visible points, title."""
+    """``python -m kit assignments``: one line each: name, visible points, title; ``--datasets NAME``: the data
+    sets NAME's manifest names, one a line (none: nothing printed; ``make check`` fetches only these)."""
+    if getattr(args, "datasets", None):
+        for dataset in assignments.get(args.datasets).datasets:
+            print(dataset)
+        return 0
     names = assignments.available()
     if not names:
         print(f"no assignments (no solutions/*/{assignments.MANIFEST} or assignments/*/{assignments.MANIFEST})")

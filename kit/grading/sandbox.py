@@ -25,7 +25,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import zipfile
@@ -36,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from kit.errors import GradingError
+from kit.files import scratch_folder
 
 KIT_DIR = Path(__file__).resolve().parent.parent
 WORKER = ("grading", "worker.py")  # below the private copy of kit/
@@ -51,7 +51,18 @@ class GraderFault(GradingError):
     """The grader (or the machine) failed, not the submission: never a student's zero."""
 
 
+class LimitExceeded(GradingError):
+    """A file a child wrote is larger (bytes, arrays) than the grader reads back: the limit's, not the answer's."""
+
+
 REQUEST, RESULT_JSON, RESULT_NPZ = "request.json", "result.json", "result.npz"
+# What the grader reads back from one task of a child: result.npz's arrays (an answer or reference of a
+# check: e.g. the function kind stores cases x outputs, and the reference (1 + mistakes) x that) and
+# their expanded size; result.json's size. Past one, the check's result is a grader fault (no grade,
+# the reason), never the student's zero (kit.grading.grader).
+MAX_RESULT_ARRAYS = 4096
+MAX_RESULT_MB = 128
+MAX_RESULT_JSON_MB = 1
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,7 @@ class ChildResult:
     output_bytes: int = 0  # the larger of the stdout / stderr captures
     oom_kills: int = 0  # kernel OOM-killer kills on the machine while the child ran
     load_error: str | None = None  # the student's entry file did not import: why (shown once, at the top)
+    over_limit: str | None = None  # the result is larger than the grader reads back (LimitExceeded): why
     folder: Path | None = None  # a batch task's own folder (where the child saved its files)
 
     @property
@@ -239,7 +251,7 @@ def inspect_zip(
     except (zipfile.BadZipFile, OSError, ValueError) as error:
         raise GradingError(f"{Path(path).name} is not a valid zip archive ({error}).") from None
     if len(members) > max_members:
-        raise GradingError(f"{Path(path).name} has {len(members)} entries (at most {max_members} allowed).")
+        raise LimitExceeded(f"{Path(path).name} has {len(members)} entries (at most {max_members} allowed).")
     total = 0
     for info in members:
         name = info.filename
@@ -252,30 +264,32 @@ def inspect_zip(
                 f"(a zip bomb?); at most {max_ratio:.0f}x is accepted."
             )
     if total > max_total_bytes:
-        raise GradingError(f"{Path(path).name} expands to {total >> 20} MB (at most {max_total_bytes >> 20} MB).")
+        raise LimitExceeded(f"{Path(path).name} expands to {total >> 20} MB (at most {max_total_bytes >> 20} MB).")
     return members
 
 
-def read_json(path: str | os.PathLike, max_bytes: int = 1 << 20) -> Any:
+def read_json(path: str | os.PathLike, max_bytes: int = MAX_RESULT_JSON_MB << 20) -> Any:
     """Parse a JSON file written by a child, refusing anything larger than ``max_bytes``."""
     path = Path(path)
     if path.is_symlink() or not path.is_file():
         raise GradingError(f"{path.name} is missing or not a regular file.")
     size = path.stat().st_size
     if size > max_bytes:
-        raise GradingError(f"{path.name} is {size} bytes (at most {max_bytes}).")
+        raise LimitExceeded(f"{path.name} is {size} bytes (at most {max_bytes}).")
     try:
         return json.loads(path.read_bytes().decode("utf-8"))
     except (ValueError, RecursionError, UnicodeDecodeError) as error:
         raise GradingError(f"{path.name} is not valid JSON ({type(error).__name__}).") from None
 
 
-def load_npz(path: str | os.PathLike, max_bytes: int = 128 << 20) -> dict[str, np.ndarray]:
+def load_npz(
+    path: str | os.PathLike, max_bytes: int = MAX_RESULT_MB << 20, max_arrays: int = MAX_RESULT_ARRAYS
+) -> dict[str, np.ndarray]:
     """Arrays of a child's ``.npz``: zip-inspected first, then loaded with ``allow_pickle=False``."""
     path = Path(path)
     if path.is_symlink() or not path.is_file():
         raise GradingError(f"{path.name} is missing or not a regular file.")
-    inspect_zip(path, max_total_bytes=max_bytes, max_ratio=1000.0)
+    inspect_zip(path, max_total_bytes=max_bytes, max_ratio=1000.0, max_members=max_arrays)
     try:
         with np.load(path, allow_pickle=False) as data:
             return {name: data[name] for name in data.files}
@@ -415,7 +429,7 @@ class Sandbox:
                     self._claim.release()
                     raise GraderFault(f"processes of sandbox uid {uid} survive SIGKILL; nothing was graded.")
         try:
-            self._dir = Path(tempfile.mkdtemp(prefix="kit-grade-"))
+            self._dir = scratch_folder("kit-grade-")  # a killed grader's is removed by the next one
             os.chmod(self._dir, 0o711)  # children may traverse to their own folder, not list others
             _copy_kit(self._dir / "lib", self.modules)
             self._expose = _blocked_interpreter_dirs(self.python) if self.root_mode else []
@@ -511,6 +525,7 @@ class Sandbox:
                 "uid": uid,
                 "hide": self.hide if (self.namespaces and uid is not None) else [],
                 "expose": self._expose if (self.namespaces and uid is not None) else [],
+                "grader_pid": os.getpid(),  # the child dies with the grader (worker: PR_SET_PDEATHSIG)
             },
         )
 
@@ -807,6 +822,7 @@ def _read_record(result: ChildResult, folder: Path) -> None:
             result.arrays = load_npz(folder / RESULT_NPZ)
     except GradingError as error:
         result.record = None
+        result.over_limit = str(error) if isinstance(error, LimitExceeded) else None
         result.problem = (
             f"no result came back: {result.describe_end()}"
             if not (folder / RESULT_JSON).exists()
@@ -865,10 +881,15 @@ def _quiet(text: str) -> str:
 
 
 def _runtime_prefixes(python: str) -> list[str]:
-    """The interpreter's own prefixes: its venv (``sys.prefix``, set by ``site``) and the base installation."""
-    query = "import sys; print(sys.prefix); print(sys.base_prefix)"
-    found = subprocess.run([python, "-I", "-c", query], capture_output=True, text=True, timeout=60).stdout.split()
-    return list(dict.fromkeys(str(Path(p).resolve()) for p in found))
+    """The folders the interpreter imports from: its venv (``sys.prefix``, set by ``site``), the base
+    installation, and any folder on its path outside both (added by a ``.pth`` file, e.g. a venv that
+    borrows another venv's packages)."""
+    query = "import sys; print(sys.prefix); print(sys.base_prefix); print(*sys.path, sep='\\n')"
+    lines = subprocess.run([python, "-I", "-c", query], capture_output=True, text=True, timeout=60).stdout
+    found = [str(Path(p).resolve()) for p in lines.splitlines() if p.strip()]
+    prefixes = list(dict.fromkeys(found[:2]))
+    extra = [p for p in found[2:] if Path(p).is_dir() and not _under(p, set(prefixes))]
+    return prefixes + list(dict.fromkeys(extra))
 
 
 def _under(path: str, folders: set[str]) -> bool:

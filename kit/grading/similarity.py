@@ -37,7 +37,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from kit import REPO_ROOT
+from kit.files import scratch, write_text
 from kit.grading.submissions import ClassSubmissions, Submission
 
 # Flag a pair at or above these (docs/grading.md, "Similarity", gives the measurement behind them).
@@ -56,6 +56,7 @@ SAMPLE_POSITIONS = 65536
 CODE_SUFFIXES = (".py",)
 MODEL_SUFFIXES = (".keras",)
 MAX_MODEL_BYTES = 512 << 20
+EXCERPT_CHARS = 60_000  # each side of a pair in similarity.html: a 20 MB file shows its first 60 KB
 COLUMNS = ["student_a", "student_b", "code_similarity", "model_similarity"]
 
 
@@ -207,21 +208,21 @@ def read_all_weights(paths: list[Path], *, timeout: float = 600.0) -> dict[Path,
     code = "import sys; from kit.grading.similarity import _reader_main; _reader_main(sys.argv[1], sys.argv[2:])"
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
     while pending:
-        with tempfile.TemporaryDirectory(prefix="kit-weights-") as scratch:
-            command = [sys.executable, "-c", code, scratch, *map(str, pending)]
+        with scratch("kit-weights-") as folder:
+            command = [sys.executable, "-c", code, str(folder), *map(str, pending)]
             try:
                 subprocess.run(command, env=environment, timeout=timeout, capture_output=True, check=False)
             except subprocess.TimeoutExpired:
                 pass
             done = 0
             for index, path in enumerate(pending):
-                record_path = Path(scratch) / f"{index}.json"
+                record_path = folder / f"{index}.json"
                 if not record_path.is_file():
                     break
                 record = json.loads(record_path.read_text())
                 sample = None
-                if (Path(scratch) / f"{index}.npz").is_file():
-                    with np.load(Path(scratch) / f"{index}.npz", allow_pickle=False) as arrays:
+                if (folder / f"{index}.npz").is_file():
+                    with np.load(folder / f"{index}.npz", allow_pickle=False) as arrays:
                         sample = arrays["sample"]
                 shapes = tuple(tuple(s) for s in record["shapes"])
                 found[path] = ModelWeights(shapes, record["digest"], sample, record["problem"])
@@ -337,20 +338,28 @@ def write_similarity(report: SimilarityReport, out_dir: str | os.PathLike, *, ti
     """``similarity.csv`` (every pair) and ``similarity.html`` (the top pairs side by side); return the html path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    report.table().to_csv(out_dir / "similarity.csv", index=False)
+    write_text(out_dir / "similarity.csv", report.table().to_csv(index=False))
     shown = report.pairs[: max(top, len(report.flagged))]
-    path = out_dir / "similarity.html"
-    path.write_text(_html(report, shown, title), encoding="utf-8")
-    return path
+    return write_text(out_dir / "similarity.html", _html(report, shown, title))
 
 
-def _marked(text: str, slices, css: str) -> str:
+def _marked(text: str, slices, css: str, limit: int = EXCERPT_CHARS) -> str:
+    """One side of a pair, its matching code marked; a file longer than ``limit`` shows its first ``limit``
+    characters and says how much is left out (one huge submission must not make a huge page)."""
     from copydetect.utils import highlight_overlap
 
-    if slices is None or len(slices) == 0 or np.asarray(slices).size == 0:
-        return html.escape(text)
-    marked, _ = highlight_overlap(text, np.asarray(slices), f"<mark class='{css}'>", "</mark>", escape_html=True)
-    return marked
+    shown = text[:limit]
+    note = ""
+    if len(text) > limit:
+        note = f"\n\n[... {len(text) - limit:,} more characters not shown: read the file in the submission]"
+    slices = None if slices is None else np.asarray(slices)
+    if slices is not None and slices.size:
+        keep = slices[0] < len(shown)
+        slices = np.stack([slices[0][keep], np.minimum(slices[1][keep], len(shown))])
+    if slices is None or slices.size == 0:
+        return html.escape(shown) + html.escape(note)
+    marked, _ = highlight_overlap(shown, slices, f"<mark class='{css}'>", "</mark>", escape_html=True)
+    return marked + html.escape(note)
 
 
 def _html(report: SimilarityReport, shown: list[PairResult], title: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import traceback
 
@@ -56,7 +57,12 @@ def _lock_down(request: dict) -> dict:
         os.setgid(uid)
         os.setuid(uid)
         applied["uid"] = os.geteuid()
-    pr_set_no_new_privs = 38
+    pr_set_pdeathsig, pr_set_no_new_privs = 1, 38
+    # die with the grader (kill -9 of a class grader leaves no worker behind); set after the uid change,
+    # which clears it; a grader already gone before this line is seen as a changed parent
+    libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if isolation.get("grader_pid") and os.getppid() != isolation["grader_pid"]:
+        os._exit(1)
     libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0)
     for name, value in (request.get("rlimits") or {}).items():
         # CPU: SIGXCPU at the limit, SIGKILL 5 s later (soft == hard would SIGKILL at once)
@@ -226,7 +232,7 @@ class SandboxedStudent:
                 sys.setprofile(None)
             if found:
                 raise StudentError(
-                    f"`{name}` must be written with {rule.description} (the homework's rule); it called {found[0]}."
+                    f"`{name}` must be written with {rule.description} (the assignment's rule); it called {found[0]}."
                 )
             return answer
         except StudentError:

@@ -62,12 +62,12 @@ def run(out_dir: Path, preset: LabPreset) -> LabResult:
     left.bar_label(bars)
     left.set_title("The lecture's example: 32x32x4 -> 30x30x10")
     left.set_ylabel("parameters (Keras count)")
-    conv_params = {
+    conv_weights = {
         variant: sum(row.params for row in models.describe(run_.model).itertuples() if "conv" in row.type.lower())
         for variant, run_ in runs.items()
     }
-    measured.update({f"vgg_mini_{variant}_conv_params": value for variant, value in conv_params.items()})
-    bars = middle.bar(list(conv_params), list(conv_params.values()), color=["tab:blue", "tab:orange"])
+    measured.update({f"vgg_mini_{variant}_conv_params": value for variant, value in conv_weights.items()})
+    bars = middle.bar(list(conv_weights), list(conv_weights.values()), color=["tab:blue", "tab:orange"])
     middle.bar_label(bars)
     middle.set_title(f"vgg_mini {widths}: parameters in conv layers")
     for variant, run_ in runs.items():
@@ -79,7 +79,7 @@ def run(out_dir: Path, preset: LabPreset) -> LabResult:
     picture = save_figure(fig, out_dir / "separable_params.png")
 
     exact = (measured["plain_params"], measured["separable_params"]) == (LECTURE_PLAIN, LECTURE_SEPARABLE)
-    ratio = conv_params["plain"] / max(conv_params["separable"], 1)
+    ratio = conv_weights["plain"] / max(conv_weights["separable"], 1)
     trained = (
         f"on Fashion-MNIST, separable convs cut vgg_mini's conv weights {ratio:.1f}x, test accuracy "
         f"{measured['vgg_mini_plain_test_accuracy']:.3f} plain vs {measured['vgg_mini_separable_test_accuracy']:.3f} "

@@ -262,7 +262,8 @@ def judge_best_config(answer: Any, inputs: dict | None = None, params: dict | No
 
 
 def _check_signature(description: dict, want: list[str]) -> None:
-    got = model_graph.signature(description)
+    # equivalent layers read alike: Conv2D(32, 3x3) then Activation("relu") or ReLU() is Conv2D(32, 3x3, relu)
+    got, want = model_graph.equivalent(model_graph.signature(description)), model_graph.equivalent(want)
     if got == want:
         return
     for position, (g, w) in enumerate(zip(got + ["(nothing)"] * 20, want + ["(nothing)"] * 20, strict=False)):

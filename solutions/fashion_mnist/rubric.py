@@ -3,8 +3,9 @@
 Each check: ``id`` (stable, used by ``only=`` and tags), ``name`` (shown to the student),
 ``kind`` (a kind of ``kit.grading.kinds`` or of ``checks.py`` beside this file), ``points``, ``visibility``
 (Gradescope: visible / after_due_date; hidden checks live in ``rubric_hidden.py``, which is
-never released), ``timeout`` (wall seconds per child process), ``message`` (what the check is
-about, student-facing) and ``params`` (inputs and expectations). Inputs are generated from these
+never released), ``timeout`` (wall seconds per child process), ``step`` (the runner's step it belongs
+to), ``function`` (the student's function it checks; a ``params`` ``function`` counts), ``message`` (what
+the check is about, student-facing) and ``params`` (inputs and expectations). Inputs are generated from these
 seeds by the check kinds (``checks.py``); expected answers are computed there (numpy / scikit-learn),
 never stored. This file ships with the student release (``assignments/fashion_mnist/``), so
 that ``python -m kit check`` runs exactly these checks.
@@ -28,6 +29,8 @@ LIMITS = {"memory_mb": 3072, "file_mb": 32, "processes": 64, "output_kb": 16}
 CHECKS = [
     dict(
         id="dataset_summary",
+        step=1,
+        function="dataset_summary",
         name="Step 1: dataset_summary",
         kind="dataset_summary",
         points=10,
@@ -37,6 +40,7 @@ CHECKS = [
     ),
     dict(
         id="cnn_sequential",
+        step=3,
         name="Step 3: CNN in the Sequential style",
         kind="cnn",
         points=10,
@@ -49,6 +53,7 @@ CHECKS = [
     ),
     dict(
         id="cnn_functional",
+        step=3,
         name="Step 3: CNN in the functional style",
         kind="cnn",
         points=10,
@@ -60,6 +65,8 @@ CHECKS = [
     ),
     dict(
         id="cnn_weight_transfer",
+        step=3,
+        function="build_cnn_functional",
         name="Step 3: both styles agree after weight transfer",
         kind="weight_transfer",
         points=5,
@@ -69,6 +76,8 @@ CHECKS = [
     ),
     dict(
         id="inception_module",
+        step=6,
+        function="inception_module",
         name="Step 6: Inception module",
         kind="inception_module",
         points=10,
@@ -79,6 +88,7 @@ CHECKS = [
     ),
     dict(
         id="inception_cnn",
+        step=6,
         name="Step 6: CNN with the Inception module",
         kind="inception_cnn",
         points=5,
@@ -88,6 +98,8 @@ CHECKS = [
     ),
     dict(
         id="confusion_matrix",
+        step=6,
+        function="confusion_matrix",
         name="Step 6: confusion matrix",
         kind="confusion_matrix",
         points=10,
@@ -97,6 +109,8 @@ CHECKS = [
     ),
     dict(
         id="f1_scores",
+        step=6,
+        function="f1_scores",
         name="Step 6: per-class and macro F1",
         kind="f1_scores",
         points=10,
@@ -106,6 +120,8 @@ CHECKS = [
     ),
     dict(
         id="best_config",
+        step=7,
+        function="best_config",
         name="Step 7: best_config is a valid TrainConfig",
         kind="best_config",
         points=5,
@@ -115,6 +131,7 @@ CHECKS = [
     ),
     dict(
         id="model",
+        step=7,
         name="Step 7: your model's macro-F1 on the test set",
         kind="model",
         points=25,
@@ -123,6 +140,8 @@ CHECKS = [
         "(a valid model that outputs probabilities gets 5 points; thresholds 0.88 / 0.90 / 0.92 / 0.93).",
         params=dict(
             dataset="fashion_mnist",
+            metric="macro_f1",  # its figure is the leaderboard column the manifest names
+            num_classes=10,
             thresholds=[(0.0, 5), (0.88, 10), (0.90, 15), (0.92, 20), (0.93, 25)],
             max_mb=200,
         ),

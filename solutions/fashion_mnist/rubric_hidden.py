@@ -8,6 +8,8 @@ empty classes); the check kinds (``checks.py``) compute the expected answers fro
 CHECKS = [
     dict(
         id="dataset_summary_hidden",
+        step=1,
+        function="dataset_summary",
         name="Step 1: dataset_summary (hidden inputs)",
         kind="dataset_summary",
         points=5,
@@ -18,6 +20,8 @@ CHECKS = [
     ),
     dict(
         id="inception_module_hidden",
+        step=6,
+        function="inception_module",
         name="Step 6: Inception module (hidden filters)",
         kind="inception_module",
         points=5,
@@ -40,6 +44,8 @@ CHECKS = [
     ),
     dict(
         id="confusion_matrix_hidden",
+        step=6,
+        function="confusion_matrix",
         name="Step 6: confusion matrix (hidden inputs)",
         kind="confusion_matrix",
         points=5,
@@ -50,6 +56,8 @@ CHECKS = [
     ),
     dict(
         id="f1_scores_hidden",
+        step=6,
+        function="f1_scores",
         name="Step 6: F1 (hidden inputs)",
         kind="f1_scores",
         points=5,

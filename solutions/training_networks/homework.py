@@ -90,7 +90,8 @@ def forward_activations(x: np.ndarray, weights, activation: str = "tanh") -> np.
     Args:
         x: inputs, shape (N, D).
         weights: ``depth`` kernels of shape (D, D): a list of arrays or one array (depth, D, D).
-        activation: "tanh", "relu" or "linear" (no nonlinearity).
+        activation: "tanh", "relu" or "linear" (no nonlinearity: the layers stay linear, the
+            activations' scale still shrinks or grows by the weights' alone).
 
     Returns:
         The activations after each layer, shape (depth, N, D): result[i] is layer i + 1's output.
@@ -187,6 +188,9 @@ def dropout_forward(x: np.ndarray, rate: float, uniform: np.ndarray, training: b
 
     Returns:
         The output, x's shape.
+
+    Raises:
+        ValueError: a rate outside [0, 1] (also at test time).
     """
     # BEGIN SOLUTION hint="A boolean mask from uniform and rate; scale what is kept so that the mean is kept. "
     #     "Lecture 'Training networks, part 2', slides 'Dropout' and 'Inverted dropout'."
@@ -371,6 +375,12 @@ def build_small_net(input_shape=(28, 28, 1), num_classes: int = 10, dropout: flo
          ``use_bias=False`` is allowed, BatchNorm's beta does the bias's job)
       -> layers.BatchNormalization() -> layers.ReLU() -> layers.Dropout(dropout)
       -> layers.Dense(num_classes, activation="softmax")
+
+    Accepted as the same: the same layers in the functional API (``keras.Model(inputs, outputs)``);
+    ``layers.Activation("relu")`` for ``layers.ReLU()``; ``Dense(num_classes)`` followed by
+    ``layers.Softmax()``; any initialiser with He's std sqrt(2 / fan_in) ("he_normal", "he_uniform",
+    ``keras.initializers.HeNormal(seed=...)``). Not accepted: Keras' default initialiser (Glorot), an
+    activation on the Dense(256) layer itself, BatchNorm after the ReLU.
 
     The runner measures its loss before training (it should be near log(10) = 2.303) and
     trains it with ``dropout=0`` on 320 images until it fits them all (100 % training accuracy).

@@ -21,9 +21,9 @@ SOLUTION = ROOT / "solutions" / "training_networks" / "homework.py"
 @dataclass(frozen=True)
 class Mutation:
     name: str  # the fragment: HERE / f"{name}.py"
-    check: str  # the visible check it breaks
-    points: float  # what it keeps there (of the check's points)
-    named: str  # words of the message that names the mistake
+    check: str  # the check it breaks (visible; or hidden, for what only hidden cases ask)
+    points: float  # what it keeps there (of the check's points; all of them for an accepted variant)
+    named: str  # words of the message that names the mistake ("" for an accepted variant)
 
 
 MUTATIONS = (
@@ -41,6 +41,11 @@ MUTATIONS = (
     Mutation("adam_slide_epsilon", "adam", 12 * 2 / 3, "sqrt(v_hat)"),  # only the large-epsilon case differs
     Mutation("step_decay_at_boundary", "step_decay", 7 * 1 / 3, "AT the boundary step"),
     Mutation("warmup_off_by_one", "warmup_cosine", 10 * 1 / 3, "one step ahead"),
+    Mutation("small_net_glorot", "small_net", 0, 'He initialisation (kernel_initializer="he_normal")'),
+    Mutation("small_net_bn_after_relu", "small_net", 0, "layer 2 is Dense(256, relu); expected Dense(256, linear)"),
+    Mutation("small_net_activation_layers", "small_net", 8, ""),  # the same network, written another way
+    Mutation("dropout_no_range_check", "dropout_hidden", 5 * 4 / 6, "asks it to raise a ValueError"),
+    Mutation("init_no_value_error", "initialisation_hidden", 5 * 6 / 8, "asks it to raise a ValueError"),
 )
 BY_NAME = {mutation.name: mutation for mutation in MUTATIONS}
 ONE_PER_CHECK = tuple(
