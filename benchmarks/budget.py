@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
-from kit import environment  # noqa: E402
+from kit import environment, host_fit  # noqa: E402
 from kit.budget import BudgetTooSmall  # noqa: E402
 from kit.data import load_fashion_mnist  # noqa: E402
 from kit.figures import new_figure, save_figure  # noqa: E402
@@ -67,6 +67,8 @@ def measure(name: str, config: TrainConfig, data, out: Path) -> dict:
         "wall_min": round(wall / 60, 3),
         "overrun_pct": round(100 * (wall / config.time_budget - 1), 2) if config.time_budget else None,
         "epochs": budget.get("epochs", len(run.history)),
+        # the width trained: fit_to_host (kit.host_fit) may choose a narrower one on a slow host
+        "width": run.config.model_options.get("width", host_fit.REFERENCE_WIDTH),
         "images_per_s": round(float(run.history["images_per_second"].median()), 1),  # the median epoch's training phase
         "best_epoch": best_epoch(run.history, config.monitor)[0],
         "test_accuracy": round(run.evaluation.accuracy, 4),
@@ -82,7 +84,9 @@ def plot(table: pd.DataFrame, path: Path, title: str) -> Path:
     fixed = table[table["budget_min"].isna()]
     f1_axis.plot(budgeted["wall_min"], budgeted["test_macro_f1"], marker="o", label="by the clock (time_budget)")
     for _, row in budgeted.iterrows():
-        f1_axis.annotate(f"{row['epochs']:.1f} ep", (row["wall_min"], row["test_macro_f1"]), fontsize=8)
+        f1_axis.annotate(
+            f"{row['epochs']:.1f} ep, width {row['width']}", (row["wall_min"], row["test_macro_f1"]), fontsize=8
+        )
     if len(fixed):
         f1_axis.plot(fixed["wall_min"], fixed["test_macro_f1"], marker="s", linestyle="", label="fixed epochs")
         for _, row in fixed.iterrows():
@@ -111,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--homework", type=Path, default=HOMEWORK, help="the homework.py whose best_config() runs")
     parser.add_argument("--smoke", action="store_true", help="wiring check: 2,000 images, budgets 0.5 and 0.7 min")
     parser.add_argument("--out", default="runs/bench_budget", help="folder for the runs, budget.csv and budget.png")
+    parser.add_argument("--note", default="", help="said in the picture's title (how the host was set up)")
     args = parser.parse_args(argv)
 
     minutes = args.minutes or ((0.5, 0.7) if args.smoke else BUDGETS_MINUTES)
@@ -126,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     env = environment.describe()
     title = f"best_config() by the clock | {env.get('device')} | {env.get('backend')}"
+    title += f" | {args.note}" if args.note else ""
     print(
         f"benchmarks/budget.py: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC | {env.get('device')} | backend "
         f"{env.get('backend')} | {len(data.y_train):,} training / {len(data.y_test):,} test images",
